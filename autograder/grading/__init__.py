@@ -1,0 +1,1 @@
+"""Thin layers over nbgrader: release, grade, collect, autograde, feedback, export."""
