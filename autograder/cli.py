@@ -4,7 +4,11 @@ Each subcommand only parses its arguments and calls into
 `autograder.grading`; the work itself lives there.
 """
 
+import contextlib
+import json
+import os
 import sys
+import warnings
 
 import click
 
@@ -13,6 +17,31 @@ class CourseError(click.ClickException):
     """A usage or setup problem, reported as one clear line and exit code 2."""
 
     exit_code = 2
+
+
+@contextlib.contextmanager
+def quiet_grading_output():
+    """Keep nbgrader's and the kernels' log chatter off the terminal.
+
+    Grading starts Jupyter kernels that inherit this process's stderr, and
+    TensorFlow prints start-up lines there from C++; they say nothing a user
+    needs, so stderr is sent to /dev/null while grading runs. Errors that
+    matter come back through the results instead.
+    """
+    if os.environ.get("COURSE_VERBOSE"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as devnull, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        os.dup2(devnull.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def not_implemented(name):
@@ -30,10 +59,53 @@ def main():
 @main.command()
 @click.argument("assignment", required=False)
 @click.option("--check", is_flag=True,
-              help="Only verify that assignments/ matches solutions/.")
-def release(assignment, check):
-    """Generate student stubs for ASSIGNMENT and a zip for Canvas."""
-    not_implemented("release")
+              help="Only verify that assignments/ matches solutions/ (no execution).")
+@click.option("--zip-dir", type=click.Path(file_okay=False),
+              help="Where to write the Canvas zip (default: release_zips/).")
+@click.option("--no-verify", is_flag=True,
+              help="Skip executing the notebooks (full marks / clean zeros).")
+def release(assignment, check, zip_dir, no_verify):
+    """Generate student stubs for ASSIGNMENT and a zip for Canvas.
+
+    Runs nbgrader generate_assignment on solutions/ASSIGNMENT, verifies that
+    the solutions score full marks, that the stubs fail every test cleanly and
+    that nothing secret leaks, then writes assignments/ASSIGNMENT and the zip.
+    With --check, compares assignments/ with a fresh generation instead.
+    """
+    from autograder.grading.course import CourseSetupError
+    from autograder.grading.release import ReleaseError, check_releases, release_assignment
+
+    try:
+        with quiet_grading_output():
+            if check:
+                drift = check_releases(assignments=[assignment] if assignment else None)
+            else:
+                if not assignment:
+                    raise CourseError("name the assignment to release, e.g. "
+                                      "`course release project1` (or use --check).")
+                report = release_assignment(assignment, zip_directory=zip_dir,
+                                            verify=not no_verify)
+    except (CourseSetupError, ReleaseError) as error:
+        raise CourseError(str(error)) from None
+    if check:
+        stale = {name: problems for name, problems in drift.items() if problems}
+        for name, problems in drift.items():
+            click.echo(f"{name}: {'up to date' if not problems else 'OUT OF DATE'}")
+            for problem in problems:
+                click.echo(f"  {problem}")
+        if stale:
+            raise CourseError("assignments/ does not match solutions/. Regenerate with "
+                              "`course release <assignment>`; never edit assignments/ by hand.")
+        if not drift:
+            click.echo("no assignments with sources in solutions/ yet")
+        return
+    click.echo(f"released {report.assignment}: {', '.join(report.notebooks)}")
+    for name, rows in report.solution_scores.items():
+        total = sum(row["max_score"] for row in rows)
+        click.echo(f"  {name}: solution {total:g}/{total:g}, stub 0/{total:g} "
+                   f"({len(rows)} tests)")
+    click.echo(f"  stubs: assignments/{report.assignment}/")
+    click.echo(f"  Canvas zip: {report.zip_path}")
 
 
 @main.command()
@@ -41,47 +113,203 @@ def release(assignment, check):
 @click.option("--assignment", help="Assignment id (inferred when omitted).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON results.")
 def grade(notebook, assignment, as_json):
-    """Grade one NOTEBOOK the way the TA's autograder does."""
-    not_implemented("grade")
+    """Grade one NOTEBOOK the way the TA's autograder does.
+
+    Runs nbgrader's autograde on a copy of the notebook in a temporary course
+    directory (hidden tests included where the instructor sources exist) and
+    prints a per-test table, or JSON with --json. Exits 0 whenever grading ran.
+    """
+    from autograder.grading.course import CourseSetupError
+    from autograder.grading.grade import grade_notebook
+    from autograder.grading.report import print_grade_report
+
+    try:
+        with quiet_grading_output():
+            report = grade_notebook(notebook, assignment=assignment)
+    except CourseSetupError as error:
+        raise CourseError(str(error)) from None
+    if as_json:
+        keys = ("assignment", "score", "max_score", "tests")
+        payload = {key: report[key] for key in keys}
+        payload["hidden_tests_included"] = report["hidden_tests_included"]
+        if report["error"]:
+            payload["error"] = report["error"]
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        print_grade_report(report)
+
+
+def course_dir_option(function):
+    """The `--course-dir` option shared by the TA commands."""
+    return click.option(
+        "--course-dir", default=".", show_default=True, envvar="COURSE_DIR",
+        type=click.Path(file_okay=False),
+        help="Course directory (holds assignments/, solutions/, submitted/).")(function)
+
+
+@contextlib.contextmanager
+def workflow_errors():
+    """Turn the workflow's setup and Canvas-format errors into exit code 2."""
+    from autograder.canvas import CanvasFormatError
+    from autograder.grading.course import CourseSetupError
+
+    try:
+        yield
+    except (CourseSetupError, CanvasFormatError) as error:
+        raise CourseError(str(error)) from None
+
+
+def rich_console():
+    from rich.console import Console
+
+    return Console(highlight=False)
 
 
 @main.command()
 @click.argument("assignment")
-@click.argument("submissions_zip")
-@click.option("--roster", help="Canvas gradebook export (CSV).")
-def collect(assignment, submissions_zip, roster):
-    """Unpack a Canvas submissions zip into nbgrader's submitted/ folder."""
-    not_implemented("collect")
+@click.argument("submissions_zip", type=click.Path(dir_okay=False))
+@click.option("--roster", type=click.Path(dir_okay=False),
+              help="Canvas gradebook export (CSV), for names and sections.")
+@course_dir_option
+def collect(assignment, submissions_zip, roster, course_dir):
+    """Unpack a Canvas submissions zip into nbgrader's submitted/ folder.
+
+    SUBMISSIONS_ZIP is the zip from Canvas' "Download Submissions". Each
+    student's notebooks land in submitted/<canvas user id>/ASSIGNMENT/ through
+    nbgrader's zip_collect; renamed copies and resubmissions (hw-1.ipynb) are
+    saved under the released name, other files are listed and skipped, and
+    Canvas' LATE marks are kept in downloaded/ASSIGNMENT/collect.json.
+    """
+    from autograder.grading.collect import collect_submissions, open_course, show_collect_report
+
+    with workflow_errors():
+        course = open_course(course_dir, assignment)
+        report = collect_submissions(course, submissions_zip, roster)
+    show_collect_report(report, rich_console())
 
 
 @main.command()
 @click.argument("assignment")
-def autograde(assignment):
-    """Autograde every collected submission of ASSIGNMENT."""
-    not_implemented("autograde")
+@course_dir_option
+def autograde(assignment, course_dir):
+    """Autograde every collected submission of ASSIGNMENT.
+
+    Runs nbgrader autograde once per student, so a broken notebook is reported
+    with its reason and the batch goes on. Ends with: submitted = graded + failed.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from autograder.grading.autograde import autograde_assignment, show_autograde_report
+    from autograder.grading.collect import open_course
+
+    console = rich_console()
+    with workflow_errors():
+        course = open_course(course_dir, assignment)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task(f"autograding {assignment}", total=None)
+
+            def on_start(student_id, index, total):
+                progress.update(task, total=total,
+                                description=f"autograding {assignment}: {student_id}")
+
+            report = autograde_assignment(course, on_start=on_start,
+                                          on_done=lambda result: progress.advance(task))
+    show_autograde_report(report, course, console)
 
 
 @main.command()
 @click.argument("assignment")
-def feedback(assignment):
-    """Write one HTML feedback file per student."""
-    not_implemented("feedback")
+@course_dir_option
+def feedback(assignment, course_dir):
+    """Write one HTML feedback file per student.
+
+    nbgrader generate_feedback, with hidden-test source replaced by a note:
+    students see their plots, each test's score and its failure message,
+    never the hidden tests. Pages go to feedback/<canvas id>/ASSIGNMENT/.
+    """
+    from autograder.grading.collect import open_course
+    from autograder.grading.feedback import generate_feedback, show_feedback_report
+
+    with workflow_errors():
+        course = open_course(course_dir, assignment)
+        report = generate_feedback(course)
+    show_feedback_report(report, course, rich_console())
 
 
 @main.command()
 @click.argument("assignment")
-@click.option("--roster", required=True, help="Canvas gradebook export (CSV).")
-@click.option("-o", "--output", required=True, help="CSV file to write.")
-def export(assignment, roster, output):
-    """Write a Canvas gradebook import CSV for ASSIGNMENT."""
-    not_implemented("export")
+@click.option("--roster", required=True, type=click.Path(dir_okay=False),
+              help="Canvas gradebook export (CSV) from Grades > Export.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="CSV file to write (import it in Canvas: Grades > Import).")
+@click.option("--column", help='Exact roster column "Title (id)" to fill (default: the '
+                               "one whose title contains ASSIGNMENT).")
+@click.option("--missing", type=click.Choice(["blank", "zero"]), default="blank",
+              show_default=True,
+              help="Cell for students without a submission: blank (Canvas keeps its "
+                   "grade) or 0.")
+@course_dir_option
+def export(assignment, roster, output, column, missing, course_dir):
+    """Write a Canvas gradebook import CSV for ASSIGNMENT.
+
+    The CSV has the roster's Student, ID, SIS User ID, SIS Login ID and Section
+    columns and one grade column reusing the roster's exact "Title (id)"
+    header, so Canvas updates that assignment. Submissions that failed to
+    grade score 0 and are listed. For nbgrader's own CSV of every assignment,
+    `nbgrader export` still works in the course directory.
+    """
+    from autograder.grading.collect import open_course
+    from autograder.grading.export import export_grades, show_export_report
+
+    with workflow_errors():
+        course = open_course(course_dir, assignment)
+        report = export_grades(course, roster, output, column=column, missing=missing)
+    show_export_report(report, rich_console())
 
 
 @main.command()
-@click.option("--directory", help="Where to build the demo course.")
-def demo(directory):
-    """Run the whole course workflow on a fabricated class."""
-    not_implemented("demo")
+@click.option("--directory", type=click.Path(file_okay=False),
+              help="Where to build the demo course (default: ./course_demo; a folder "
+                   "from an earlier demo is rebuilt, any other non-empty one refused).")
+@click.option("--assignment", help="Assignment to demo (default: the first in solutions/, "
+                                   "or the toy fixture while solutions/ is empty).")
+@click.option("--solutions", type=click.Path(file_okay=False),
+              help="A solutions/ folder to take the assignment from.")
+def demo(directory, assignment, solutions):
+    """Run the whole course workflow on a fabricated class.
+
+    Releases an assignment into a scratch course, fabricates a class as a
+    Canvas submissions zip and gradebook export, then runs collect,
+    autograde, feedback and export, and prints what every student got.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from autograder.grading.demo import run_demo, show_demo_summary
+
+    console = rich_console()
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        console=console, transient=True)
+    task = progress.add_task("autograding", total=None)
+
+    def on_start(student_id, index, total):
+        if index == 0:
+            progress.start()
+        progress.update(task, total=total, description=f"autograding {student_id}")
+
+    def on_done(result):
+        progress.advance(task)
+        if progress.finished:
+            progress.stop()
+
+    with workflow_errors():
+        try:
+            run = run_demo(directory, assignment, solutions, console=console,
+                           on_start=on_start, on_done=on_done)
+        finally:
+            progress.stop()
+    console.rule("[bold]What happened")
+    show_demo_summary(run, console)
 
 
 if __name__ == "__main__":

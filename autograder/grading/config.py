@@ -51,6 +51,31 @@ def make_config(course_root, database_url=None):
         database_url or f"sqlite:///{course_root / 'gradebook.db'}")
     config.ExecutePreprocessor.timeout = CELL_TIMEOUT_SECONDS
     config.ExecutePreprocessor.kernel_name = "python3"
+    # nbgrader scores a test cell zero when it writes anything to stderr.
+    # TensorFlow's C++ start-up lines go to the process's stderr, so the
+    # kernel is told not to forward C-level output into the notebook.
+    config.ExecutePreprocessor.extra_arguments = [
+        "--IPKernelApp.capture_fd_output=False"]
     # Notebooks are committed without outputs; released stubs carry none.
     config.ClearOutput.enabled = True
     return config
+
+
+def ensure_environment():
+    """Make nbgrader's helper programs and quiet TensorFlow logs available.
+
+    nbgrader runs the `alembic` program of its own environment when it opens a
+    gradebook; when `course` is called as `.venv/bin/course` without the
+    environment activated, that folder is not on PATH, so it is added here.
+    """
+    import os
+    import sys
+
+    tools = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if tools not in path.split(os.pathsep):
+        os.environ["PATH"] = tools + os.pathsep + path
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Python warnings also land on stderr, which nbgrader counts as a failed
+    # test; a deprecation notice in a student's library must not cost points.
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")

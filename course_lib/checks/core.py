@@ -39,7 +39,9 @@ class CheckFailure(AssertionError):
         self.found = found
         self.expected = expected
         self.hint = hint
-        message = f"{found}; expected {expected}."
+        message = f"{found}; expected {expected}"
+        if not str(expected).endswith("."):
+            message += "."
         if hint:
             message += f" {hint}"
         super().__init__(message)
@@ -61,6 +63,9 @@ def to_numpy(value):
              "Did you forget the `return` statement?")
     if isinstance(value, np.ndarray):
         return value
+    if isinstance(value, (bool, int, float, np.generic)):
+        # Plain numbers need no Keras (and no slow TensorFlow import).
+        return np.asarray(value)
     try:
         import keras
 
@@ -77,6 +82,8 @@ def to_numpy(value):
 def short(array, max_items=8):
     """Render an array compactly for a failure message."""
     array = np.asarray(array)
+    if array.ndim == 0:
+        return repr(array.item())
     with np.printoptions(precision=4, suppress=True, threshold=max_items,
                          edgeitems=3, linewidth=120):
         text = np.array2string(array, separator=", ")

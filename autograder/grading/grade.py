@@ -1,0 +1,122 @@
+"""Grade one notebook exactly as the TA's autograder does.
+
+`grade_notebook` builds a throw-away nbgrader course directory, generates the
+assignment from its source (so the gradebook knows every test cell, hidden
+ones included), submits the notebook as a single student and runs nbgrader's
+own autograde. Where the instructor sources are absent (a student's copy of
+the course), the released stub is the source: visible tests only.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbgrader.apps import NbGraderAPI
+
+from autograder.grading.config import SOURCE_DIRECTORY, ensure_environment, make_config
+from autograder.grading.course import CourseSetupError, find_course, infer_assignment
+from autograder.grading.results import read_notebook_results, unscored_results
+
+STUDENT_ID = "self_check"
+
+
+def read_submission(path):
+    """Read a notebook file, or raise `CourseSetupError` saying what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise CourseSetupError(f"{path} does not exist. Check the path and try again.")
+    if not path.is_file():
+        raise CourseSetupError(f"{path} is a folder, not a notebook file.")
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except Exception as error:  # noqa: BLE001 - any parse failure means "not a notebook"
+        raise CourseSetupError(
+            f"{path} is not a readable Jupyter notebook ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}). Submit the "
+            ".ipynb file saved from Jupyter, not a copy of its text.") from None
+
+
+def run_autograde(root, assignment, source_folder, notebook_path, notebook_name):
+    """Generate `assignment` in course dir `root` and autograde one submission.
+
+    Returns:
+        `(api_result, autograded_notebook_path)`.
+    """
+    shutil.copytree(source_folder, root / SOURCE_DIRECTORY / assignment)
+    api = NbGraderAPI(config=make_config(root))
+    generated = api.generate_assignment(assignment)
+    if not generated["success"]:
+        raise CourseSetupError(
+            f"nbgrader could not generate {assignment!r} from its source:\n"
+            f"{generated.get('error', '')}")
+    submission = root / "submitted" / STUDENT_ID / assignment
+    submission.mkdir(parents=True)
+    shutil.copyfile(notebook_path, submission / f"{notebook_name}.ipynb")
+    result = api.autograde(assignment, STUDENT_ID)
+    autograded = root / "autograded" / STUDENT_ID / assignment / f"{notebook_name}.ipynb"
+    return result, autograded
+
+
+def grade_notebook(notebook_path, assignment=None, course=None):
+    """Grade one notebook through nbgrader's autograde pipeline.
+
+    Args:
+        notebook_path: The notebook to grade.
+        assignment: Assignment id; inferred from the notebook when None.
+        course: A `Course`; found from the notebook's location when None.
+
+    Returns:
+        A dict `{"assignment", "notebook", "score", "max_score", "tests",
+        "hidden_tests_included", "error"}` where `tests` lists
+        `{"id", "score", "max_score", "passed", "message"}` and `error` is
+        None unless nbgrader itself stopped (e.g. the kernel died).
+
+    Raises:
+        CourseSetupError: missing file, not a notebook, unknown assignment.
+
+    Example:
+
+    >>> report = grade_notebook("solutions/project1/project1.ipynb")  # doctest: +SKIP
+    >>> report["score"] == report["max_score"]  # doctest: +SKIP
+    True
+    """
+    notebook_path = Path(notebook_path).resolve()
+    notebook = read_submission(notebook_path)
+    course = course or find_course(notebook_path.parent)
+    assignment, notebook_name = infer_assignment(
+        course, notebook, notebook_path.name, assignment)
+    full = course.has_sources(assignment)
+    source_folder = (course.source_directory if full else course.release_directory) / assignment
+    ensure_environment()
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as temporary:
+        root = Path(temporary)
+        result, autograded = run_autograde(
+            root, assignment, source_folder, notebook_path, notebook_name)
+        database_url = make_config(root).CourseDirectory.db_url
+        tests = read_notebook_results(
+            database_url, assignment, STUDENT_ID, notebook_name, autograded)
+        error = None
+        if not result["success"]:
+            error = last_error_line(result.get("error", "")) or "nbgrader autograde failed"
+            for row in tests:
+                if not row["passed"] and row["message"].startswith("no score"):
+                    row["message"] = f"grading stopped: {error}"
+            if not tests:
+                tests = unscored_results(database_url, assignment, notebook_name,
+                                         f"grading stopped: {error}")
+    return {
+        "assignment": assignment,
+        "notebook": notebook_name,
+        "score": sum(row["score"] for row in tests),
+        "max_score": sum(row["max_score"] for row in tests),
+        "tests": tests,
+        "hidden_tests_included": full,
+        "error": error,
+    }
+
+
+def last_error_line(traceback_text):
+    """The last non-empty line of a traceback (the exception itself)."""
+    lines = [line.strip() for line in traceback_text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""

@@ -1,0 +1,110 @@
+"""Read grading results back out of an nbgrader gradebook.
+
+nbgrader stores one score per graded cell; the failure message a student needs
+lives in the autograded notebook's error output. This module joins the two
+into the rows `course grade --json` prints:
+`{"id", "score", "max_score", "passed", "message"}`.
+"""
+
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+MAX_MESSAGE_CHARS = 2000
+
+
+def failure_message(cell):
+    """The error a graded test cell raised, as `Name: message`, or ''."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
+            return text.strip()[:MAX_MESSAGE_CHARS]
+    return ""
+
+
+def test_cells(notebook):
+    """Map grade_id -> cell for every autograded test cell of a notebook."""
+    cells = {}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
+            cells[meta["grade_id"]] = cell
+    return cells
+
+
+def read_notebook_results(gradebook_url, assignment, student, notebook,
+                          autograded_path=None):
+    """Per-test results of one autograded notebook.
+
+    Args:
+        gradebook_url: SQLAlchemy URL of the nbgrader gradebook.
+        assignment: Assignment id, e.g. "project1".
+        student: Student id in the gradebook.
+        notebook: Notebook name without ".ipynb".
+        autograded_path: The autograded notebook file, for failure messages
+            (optional).
+
+    Returns:
+        A list of dicts `{"id", "score", "max_score", "passed", "message"}` in
+        notebook order, autograded test cells only. Empty when the gradebook
+        holds no such submission.
+
+    Example:
+
+    >>> rows = read_notebook_results("sqlite:///gradebook.db", "project1",
+    ...                              "student", "project1")  # doctest: +SKIP
+    """
+    cells = {}
+    order = []
+    if autograded_path and Path(autograded_path).is_file():
+        try:
+            autograded = nbformat.read(str(autograded_path), as_version=4)
+            cells = test_cells(autograded)
+            order = list(cells)
+        except Exception:  # noqa: BLE001 - messages are a bonus, scores are not
+            cells = {}
+    rows = []
+    with Gradebook(gradebook_url) as gradebook:
+        try:
+            submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+        except MissingEntry:
+            return []
+        for grade in submitted.grades:
+            if grade.cell_type != "code":
+                continue
+            if cells and grade.name not in cells:
+                continue  # a manually graded answer cell, not a test
+            score = grade.score if grade.score is not None else 0.0
+            max_score = float(grade.max_score)
+            passed = score >= max_score
+            cell = cells.get(grade.name)
+            message = "" if passed or cell is None else failure_message(cell)
+            if not passed and not message:
+                message = "no score: the cell did not run (see the notebook)"
+            rows.append({
+                "id": grade.name,
+                "score": float(score),
+                "max_score": max_score,
+                "passed": bool(passed),
+                "message": message,
+            })
+    position = {name: index for index, name in enumerate(order)}
+    rows.sort(key=lambda row: position.get(row["id"], len(position)))
+    return rows
+
+
+def unscored_results(gradebook_url, assignment, notebook, message):
+    """Zero-score rows for every test cell of a notebook that was never graded.
+
+    Used when nbgrader could not grade a submission at all, so the report
+    still lists every test and its points.
+    """
+    with Gradebook(gradebook_url) as gradebook:
+        try:
+            source = gradebook.find_notebook(notebook, assignment)
+        except MissingEntry:
+            return []
+        return [{"id": cell.name, "score": 0.0, "max_score": float(cell.max_score),
+                 "passed": False, "message": message}
+                for cell in source.grade_cells if cell.cell_type == "code"]

@@ -1,0 +1,63 @@
+"""A released toy course shared by the grading-core tests (released once)."""
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grading.course import Course
+from autograder.grading.release import release_assignment
+
+TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
+
+
+def copy_toy_course(destination):
+    """Copy the toy course (sources only) to `destination` and return it."""
+    shutil.copytree(TOY_COURSE, destination, dirs_exist_ok=True)
+    return Path(destination)
+
+
+def write_answer(stub_path, body, destination):
+    """Write a submission: the released stub with `body` as square's answer."""
+    notebook = nbformat.read(str(stub_path), as_version=4)
+    for cell in notebook.cells:
+        if "raise NotImplementedError()" in cell.source:
+            cell.source = cell.source.replace(
+                "# YOUR CODE HERE\n    raise NotImplementedError()", body)
+    nbformat.write(notebook, str(destination))
+    return Path(destination)
+
+
+@pytest.fixture(name="write_answer", scope="session")
+def write_answer_fixture():
+    """Function writing a submission from the stub and an answer body."""
+    return write_answer
+
+
+@pytest.fixture(scope="session")
+def toy_course_copy():
+    """Function making a fresh, unreleased copy of the toy course."""
+    return copy_toy_course
+
+
+@pytest.fixture(scope="session")
+def released_toy(tmp_path_factory):
+    """A toy course folder with assignments/toy released and verified."""
+    root = copy_toy_course(tmp_path_factory.mktemp("toy_course"))
+    report = release_assignment("toy", course=Course(root))
+    return root, report
+
+
+@pytest.fixture(scope="session")
+def toy_submissions(released_toy, tmp_path_factory):
+    """Full, partial and empty submissions of the toy assignment."""
+    root, _ = released_toy
+    stub = root / "assignments" / "toy" / "toy.ipynb"
+    folder = tmp_path_factory.mktemp("submissions")
+    return {
+        "full": write_answer(stub, "return x ** 2", folder / "full.ipynb"),
+        # Right for positive x only: passes the visible test, fails the other.
+        "partial": write_answer(stub, "return x * abs(x)", folder / "partial.ipynb"),
+        "empty": stub,
+    }
