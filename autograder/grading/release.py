@@ -102,28 +102,26 @@ def secret_lines(source_notebooks):
     """Distinctive solution and hidden-test lines of the source notebooks.
 
     A line counts only when it is long enough to be specific and does not
-    also appear outside the secret regions (a docstring line repeated in the
-    answer is no leak).
+    also stand outside the secret region of its own cell (a docstring line
+    that the answer repeats is no leak). The same line anywhere else in the
+    release, a markdown cell included, is a leak.
 
     Returns:
         dict mapping each line to "solution" or "hidden test".
     """
     secrets = {}
-    public = set()
     for path in source_notebooks:
         notebook = nbformat.read(str(path), as_version=4)
         for cell in notebook.cells:
-            secret_here = set()
+            secret_here = {}
             for kind in REGION_MARKERS:
                 for line in region_lines(cell.source, kind):
-                    secret_here.add(line)
+                    secret_here.setdefault(line, kind)
+            public_here = {line.strip() for line in cell.source.splitlines()} - set(secret_here)
+            for line, kind in secret_here.items():
+                if len(line) >= MIN_DISTINCTIVE_CHARS and line not in public_here:
                     secrets.setdefault(line, kind)
-            for line in cell.source.splitlines():
-                stripped = line.strip()
-                if stripped not in secret_here:
-                    public.add(stripped)
-    return {line: kind for line, kind in secrets.items()
-            if len(line) >= MIN_DISTINCTIVE_CHARS and line not in public}
+    return secrets
 
 
 def find_leaks(secrets, files):

@@ -25,6 +25,11 @@ def submission_path(config):
     return path
 
 
+def pytest_configure(config):
+    """Fail fast, before collection, when no usable notebook was given."""
+    submission_path(config)
+
+
 def pytest_generate_tests(metafunc):
     if "test_cell" in metafunc.fixturenames:
         path = submission_path(metafunc.config)
