@@ -24,6 +24,22 @@ def repository_root():
     return root if (root / SOURCE_DIRECTORY).is_dir() else None
 
 
+def autograde_preprocessors():
+    """nbgrader's autograde pipeline with this course's additions.
+
+    `StderrIsNotFailure` runs right after execution, before scores are saved.
+    """
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,
+                                        Execute, IgnorePattern, LimitOutput,
+                                        SaveAutoGrades)
+
+    from autograder.grading.preprocessors import StderrIsNotFailure
+
+    return [Execute, StderrIsNotFailure, IgnorePattern, ClearMetadataPreprocessor,
+            LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+
 def make_config(course_root, database_url=None):
     """Build the nbgrader `Config` for a course directory.
 
@@ -56,6 +72,7 @@ def make_config(course_root, database_url=None):
     # kernel is told not to forward C-level output into the notebook.
     config.ExecutePreprocessor.extra_arguments = [
         "--IPKernelApp.capture_fd_output=False"]
+    config.Autograde.autograde_preprocessors = autograde_preprocessors()
     # Notebooks are committed without outputs; released stubs carry none.
     config.ClearOutput.enabled = True
     return config
