@@ -272,8 +272,9 @@ def export(assignment, roster, output, column, missing, course_dir):
 @click.option("--directory", type=click.Path(file_okay=False),
               help="Where to build the demo course (default: ./course_demo; a folder "
                    "from an earlier demo is rebuilt, any other non-empty one refused).")
-@click.option("--assignment", help="Assignment to demo (default: the first in solutions/, "
-                                   "or the toy fixture while solutions/ is empty).")
+@click.option("--assignment", help="Assignment to demo (default: the one in solutions/ with "
+                                   "the fewest notebooks, or the toy fixture while "
+                                   "solutions/ is empty).")
 @click.option("--solutions", type=click.Path(file_okay=False),
               help="A solutions/ folder to take the assignment from.")
 def demo(directory, assignment, solutions):
