@@ -1,0 +1,96 @@
+"""Hidden checks for the dense-network exercise: Keras itself as the reference."""
+
+import numpy as np
+
+from course_lib.checks.dense import (COUNT_LIBRARY_ROUTINES, DENSE_LIBRARY_ROUTINES,
+                                     expect_dense_layer, expect_hidden_layer_weights,
+                                     expect_parameter_count, expect_predicted_labels,
+                                     reference_parameter_count)
+from course_lib.checks.relu import forbid_library_routines
+
+
+def check_dense_layer_matches_keras(dense_layer):
+    """dense_layer equals keras.layers.Dense (no activation) given the same weights.
+
+    Example:
+
+    >>> check_dense_layer_matches_keras(lambda x, kernel, bias: x @ kernel + bias)
+    """
+    import keras
+
+    forbid_library_routines(dense_layer, DENSE_LIBRARY_ROUTINES, "dense_layer",
+                            "Use a matrix product: x @ kernel + bias.")
+    generator = np.random.default_rng(5)
+    for batch, inputs, units in [(4, 6, 3), (1, 2, 5), (7, 1, 1), (3, 4, 4)]:
+        x = generator.normal(size=(batch, inputs)).astype(np.float32)
+        kernel = generator.normal(size=(inputs, units)).astype(np.float32)
+        bias = generator.normal(size=units).astype(np.float32)
+        layer = keras.layers.Dense(units)
+        layer.build((None, inputs))
+        layer.set_weights([kernel, bias])
+        keras_output = keras.ops.convert_to_numpy(layer(x))
+        if not np.allclose(keras_output, x @ kernel + bias, atol=1e-5):
+            raise RuntimeError("keras.layers.Dense disagrees with x @ kernel + bias")
+        expect_dense_layer(dense_layer, x, kernel, bias,
+                           f"dense_layer(x, kernel, bias) for x of shape {x.shape}, "
+                           f"kernel {kernel.shape}, bias {bias.shape}")
+
+
+def check_count_parameters_matches_keras(count_parameters):
+    """count_parameters equals make_mlp(...).count_params() for several layouts.
+
+    Example:
+
+    >>> check_count_parameters_matches_keras(reference_parameter_count)
+    """
+    from course_lib.builders import make_mlp
+
+    forbid_library_routines(count_parameters, COUNT_LIBRARY_ROUTINES,
+                            "count_parameters",
+                            "Add up (inputs + 1) * units for every layer by hand.")
+    for input_dim, hidden_units, num_classes in [(784, (128, 64), 10), (2, (), 2),
+                                                 (10, (8, 8, 8), 4), (1, (1,), 2)]:
+        model = make_mlp(input_dim, num_classes, hidden_units=hidden_units)
+        if model.count_params() != reference_parameter_count(input_dim, hidden_units,
+                                                             num_classes):
+            raise RuntimeError("make_mlp's parameter count disagrees with the formula")
+        expect_parameter_count(count_parameters, input_dim, hidden_units, num_classes)
+
+
+def check_hidden_layer_weights_any_model(hidden_layer_weights):
+    """(kernel, bias) of the first hidden layer for image input, dropout, tanh.
+
+    Example:
+
+    >>> from course_lib.checks.dense import first_dense_layer
+    >>> check_hidden_layer_weights_any_model(
+    ...     lambda model: tuple(first_dense_layer(model).get_weights()))
+    """
+    from course_lib.builders import make_mlp
+
+    for arguments, described in [
+            (dict(input_shape=(8, 8), num_classes=10, hidden_units=(16, 8),
+                  dropout_rate=0.2), "make_mlp((8, 8), 10, (16, 8), dropout_rate=0.2)"),
+            (dict(input_shape=6, num_classes=2, hidden_units=(3,),
+                  activation="tanh"), "make_mlp(6, 2, (3,), activation='tanh')")]:
+        model = make_mlp(**arguments)
+        expect_hidden_layer_weights(hidden_layer_weights, model,
+                                    f"hidden_layer_weights({described})")
+
+
+def check_predict_labels_any_shape(predict_labels):
+    """Argmax labels for one sample, many classes, square inputs and float32.
+
+    Example:
+
+    >>> check_predict_labels_any_shape(lambda probabilities: probabilities.argmax(1))
+    """
+    generator = np.random.default_rng(8)
+    cases = [generator.dirichlet(np.ones(10), size=1),
+             generator.dirichlet(np.ones(4), size=4).astype(np.float32),
+             generator.dirichlet(np.ones(2), size=9),
+             generator.dirichlet(np.ones(7), size=30)]
+    for probabilities in cases:
+        expect_predicted_labels(predict_labels, probabilities,
+                                f"predict_labels(probabilities) for shape "
+                                f"{probabilities.shape}")

@@ -1,0 +1,150 @@
+"""Hidden checks for `max_pool2d(x, pool_size=2, strides=None)`.
+
+Every case is compared with `keras.layers.MaxPooling2D(pool_size, strides,
+padding="valid")` (through a NumPy reference that is itself checked against
+Keras): batches, several channels, non-square and odd sizes, negative
+values, pool sizes 2 and 3, explicit strides, and use inside a model.
+"""
+
+import numpy as np
+
+from course_lib.checks.core import call_student, fail, short
+from course_lib.checks.max_pool import (MAX_POOL_HINT, MAX_POOL_LIBRARY_ROUTINES,
+                                        expect_max_pool, reference_max_pool2d)
+from course_lib.checks.relu import forbid_library_routines, report_model_crash
+
+
+def _keras_max_pool(x, pool_size, strides):
+    import keras
+
+    layer = keras.layers.MaxPooling2D(pool_size=pool_size, strides=strides,
+                                      padding="valid")
+    return keras.ops.convert_to_numpy(layer(x))
+
+
+def _run_cases(max_pool2d, cases):
+    """Compare the student's pooling with Keras on (x, pool_size, strides) cases."""
+    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
+                            "max_pool2d", MAX_POOL_HINT)
+    for x, pool_size, strides in cases:
+        keras_result = _keras_max_pool(x, pool_size or 2, strides)
+        if not np.array_equal(keras_result,
+                              reference_max_pool2d(x, pool_size or 2, strides)):
+            raise RuntimeError("the reference max pooling disagrees with Keras")
+        expect_max_pool(max_pool2d, x, pool_size, strides)
+
+
+def _images(shape, seed, low=-9.0, high=9.0):
+    """Random float32 images with distinct values (no ties in any window)."""
+    generator = np.random.default_rng(seed)
+    return generator.uniform(low, high, size=shape).astype(np.float32)
+
+
+def check_max_pool2d_batches_and_channels(max_pool2d):
+    """Several images and channels, each pooled separately (2x2, stride 2).
+
+    Example:
+
+    >>> check_max_pool2d_batches_and_channels(reference_max_pool2d)
+    """
+    _run_cases(max_pool2d, [
+        (_images((3, 6, 6, 4), 1), None, None),
+        (_images((5, 4, 4, 2), 2), 2, None),
+        (_images((2, 8, 4, 3), 3), 2, None),
+    ])
+
+
+def check_max_pool2d_valid_padding(max_pool2d):
+    """Odd and non-square sizes: windows sticking out are dropped.
+
+    Example:
+
+    >>> check_max_pool2d_valid_padding(reference_max_pool2d)
+    """
+    _run_cases(max_pool2d, [
+        (_images((2, 7, 5, 3), 4), 2, None),
+        (_images((1, 5, 5, 1), 5), 2, None),
+        (_images((2, 9, 4, 2), 6), 3, None),
+        (_images((1, 3, 3, 2), 7), 2, None),
+        (_images((1, 2, 9, 1), 8), 2, None),
+    ])
+
+
+def check_max_pool2d_pool_size_and_strides(max_pool2d):
+    """Pool sizes 2, 3 and 4 with default and explicit strides (overlapping too).
+
+    Example:
+
+    >>> check_max_pool2d_pool_size_and_strides(reference_max_pool2d)
+    """
+    _run_cases(max_pool2d, [
+        (_images((2, 9, 9, 3), 9), 3, None),
+        (_images((2, 8, 8, 3), 10), 3, 2),
+        (_images((1, 5, 6, 2), 11), 2, 1),
+        (_images((1, 7, 6, 2), 12), 2, 3),
+        (_images((2, 10, 7, 1), 13), 4, 2),
+        (_images((2, 6, 6, 2), 14), 2, 2),
+    ])
+
+
+def check_max_pool2d_negative_values(max_pool2d):
+    """All-negative and large-magnitude inputs keep their true maxima.
+
+    Example:
+
+    >>> check_max_pool2d_negative_values(reference_max_pool2d)
+    """
+    _run_cases(max_pool2d, [
+        (_images((2, 6, 6, 2), 15, low=-100.0, high=-1.0), 2, None),
+        (_images((1, 5, 7, 3), 16, low=-1e6, high=-1e3), 3, 2),
+        (_images((2, 4, 4, 1), 17, low=-1e-3, high=1e-3), 2, None),
+    ])
+
+
+def check_max_pool2d_in_keras_model(max_pool2d):
+    """max_pool2d inside Keras models: odd sizes, pool 3 with stride 2.
+
+    Example:
+
+    >>> import keras
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     strides = pool_size if strides is None else strides
+    ...     rows = (x.shape[1] - pool_size) // strides + 1
+    ...     columns = (x.shape[2] - pool_size) // strides + 1
+    ...     pooled = None
+    ...     for i in range(pool_size):
+    ...         for j in range(pool_size):
+    ...             part = x[:, i:i + (rows - 1) * strides + 1:strides,
+    ...                      j:j + (columns - 1) * strides + 1:strides, :]
+    ...             pooled = part if pooled is None else keras.ops.maximum(pooled, part)
+    ...     return pooled
+    >>> check_max_pool2d_in_keras_model(max_pool2d)
+    """
+    import keras
+
+    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
+                            "max_pool2d", MAX_POOL_HINT)
+    hint = ("Write max_pool2d with keras.ops and use only the height, width "
+            "and channel sizes of x.shape (the batch size is None inside a "
+            "model; pass -1 to keras.ops.reshape for it).")
+    import tensorflow as tf
+
+    call_student(max_pool2d, tf.zeros((1, 4, 4, 1)), 2, call="max_pool2d(tensor, 2)")
+    for shape, arguments in [((7, 5, 3), (2,)), ((8, 8, 2), (3, 2)),
+                             ((6, 4, 1), (2, 1))]:
+        x = _images((4,) + shape, sum(shape))
+        expected = reference_max_pool2d(x, *arguments)
+        try:
+            inputs = keras.Input(shape=shape)
+            outputs = keras.layers.Lambda(
+                lambda tensor, arguments=arguments: max_pool2d(tensor, *arguments)
+            )(inputs)
+            predicted = keras.Model(inputs, outputs).predict(x, verbose=0)
+        except Exception as error:  # noqa: BLE001 - report the student's crash
+            report_model_crash(error, "max_pool2d", hint)
+        call = (f"inside a model max_pool2d(x, {', '.join(map(str, arguments))}) "
+                f"for images of shape {shape}")
+        if predicted.shape != expected.shape:
+            fail(f"{call} gave shape {predicted.shape}", f"{expected.shape}", hint)
+        if not np.allclose(predicted, expected):
+            fail(f"{call} gave {short(predicted)}", short(expected), hint)

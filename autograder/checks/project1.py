@@ -1,0 +1,167 @@
+"""Hidden checks for project 1: a digit CNN built from the student's own parts.
+
+`check_project1_cnn` puts the student's `relu` (activation), `max_pool2d`
+(pooling step, through `lambda x: max_pool2d(x, 2)`) and `cross_entropy`
+(loss) into `course_lib.builders.make_cnn`, trains it with a fixed seed on
+`course_lib.datasets.load_digit_images` for a fixed small budget (3 epochs,
+batch 32, Adam with learning rate 0.01) and requires a held-out accuracy of
+at least 0.90. Correct parts reach 0.95-0.98 on every seed tried, as
+Keras' built-in ReLU, MaxPooling2D and categorical cross-entropy do, so the
+bar leaves room while a broken part (a flipped loss sign, a pooling that
+loses the image) cannot pass. `check_project1_cnn_other_split` repeats it on
+another split, seed and network width.
+"""
+
+import numpy as np
+
+from course_lib.checks.core import call_student, fail
+from course_lib.checks.cross_entropy import (CROSS_ENTROPY_HINT,
+                                             CROSS_ENTROPY_LIBRARY_ROUTINES)
+from course_lib.checks.max_pool import MAX_POOL_HINT, MAX_POOL_LIBRARY_ROUTINES
+from course_lib.checks.relu import (RELU_HINT, RELU_LIBRARY_ROUTINES,
+                                    forbid_library_routines, report_model_crash)
+
+MIN_TEST_ACCURACY = 0.90
+EPOCHS = 3
+BATCH_SIZE = 32
+LEARNING_RATE = 0.01
+
+
+def train_digit_cnn(relu, max_pool2d, cross_entropy, seed=0, test_fraction=0.25,
+                    filters=(16, 32)):
+    """Train make_cnn with the given parts on the digits; return test accuracy.
+
+    Pass Keras names ("relu", "max", "categorical_crossentropy") instead of
+    functions to train the built-in reference the same way.
+
+    Args:
+        relu: Activation, a callable or a Keras activation name.
+        max_pool2d: Pooling function `(x, pool_size) -> pooled`, or "max".
+        cross_entropy: Loss function `(y_true, y_pred) -> (batch,)` or a name.
+        seed: Seed of the split, the weights and the shuffling.
+        test_fraction: Share of the images held out.
+        filters: Convolution filters per block.
+
+    Returns:
+        `(test_accuracy, history)`.
+
+    Example:
+
+    >>> accuracy, _ = train_digit_cnn("relu", "max", "categorical_crossentropy")
+    >>> accuracy > 0.9
+    True
+    """
+    import keras
+
+    from course_lib.builders import make_cnn
+    from course_lib.datasets import load_digit_images
+    from course_lib.seeding import set_seed
+
+    set_seed(seed)
+    (x_train, y_train), (x_test, y_test) = load_digit_images(
+        test_fraction=test_fraction, seed=seed)
+    pooling = max_pool2d if isinstance(max_pool2d, str) else (
+        lambda x: max_pool2d(x, 2))
+    model = make_cnn(x_train.shape[1:], 10, filters=filters, activation=relu,
+                     pooling=pooling)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                  loss=cross_entropy, metrics=["accuracy"])
+    history = model.fit(x_train, keras.utils.to_categorical(y_train, 10),
+                        epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=0)
+    probabilities = model.predict(x_test, verbose=0)
+    accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y_test))
+    return accuracy, history
+
+
+def _forbid(relu, max_pool2d, cross_entropy):
+    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
+    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES, "max_pool2d",
+                            MAX_POOL_HINT)
+    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
+                            "cross_entropy", CROSS_ENTROPY_HINT)
+
+
+def _call_each_once(relu, max_pool2d, cross_entropy):
+    """Call every part on small tensors first, so a stub fails with a clear message."""
+    import tensorflow as tf
+
+    call_student(relu, tf.constant([[-1.0, 2.0]]), call="relu(tensor)")
+    call_student(max_pool2d, tf.zeros((1, 4, 4, 1)), 2, call="max_pool2d(tensor, 2)")
+    call_student(cross_entropy, tf.constant([[0.0, 1.0]]), tf.constant([[0.3, 0.7]]),
+                 call="cross_entropy(y_true, y_pred) on tensors")
+
+
+def _expect_accuracy(relu, max_pool2d, cross_entropy, description, **settings):
+    _forbid(relu, max_pool2d, cross_entropy)
+    for function, name in [(relu, "relu"), (max_pool2d, "max_pool2d"),
+                           (cross_entropy, "cross_entropy")]:
+        if not callable(function):
+            fail(f"{name} is {type(function).__name__}, not a function",
+                 "a function", "Run the cell that defines it first.")
+    hint = ("Write relu, max_pool2d and cross_entropy with keras.ops; run the "
+            "visible checks of each first.")
+    _call_each_once(relu, max_pool2d, cross_entropy)
+    try:
+        with np.errstate(all="ignore"):
+            accuracy, history = train_digit_cnn(relu, max_pool2d, cross_entropy,
+                                                **settings)
+    except Exception as error:  # noqa: BLE001 - report the student's crash
+        report_model_crash(error, "relu, max_pool2d and cross_entropy", hint)
+    losses = history.history["loss"]
+    if not np.all(np.isfinite(losses)):
+        fail(f"training {description} gave losses {losses}", "finite losses",
+             "Clip the probabilities in cross_entropy before the log.")
+    if accuracy < MIN_TEST_ACCURACY:
+        fail(f"the CNN {description} reached a test accuracy of {accuracy:.3f} "
+             f"(training losses {[round(loss, 3) for loss in losses]})",
+             f"at least {MIN_TEST_ACCURACY:.2f} after {EPOCHS} epochs",
+             "Correct parts reach about 0.95; check the sign of your loss "
+             "(it must fall during training) and that max_pool2d keeps the "
+             "largest value of each window.")
+
+
+def check_project1_cnn(relu, max_pool2d, cross_entropy):
+    """Digits CNN with the student's parts: test accuracy >= 0.90 (seed 0).
+
+    Example:
+
+    >>> import keras
+    >>> from course_lib.checks.max_pool import reference_max_pool2d
+    >>> def relu(x):
+    ...     return keras.ops.maximum(x, 0.0)
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     rows, columns = x.shape[1] // pool_size, x.shape[2] // pool_size
+    ...     blocks = keras.ops.reshape(
+    ...         x, (-1, rows, pool_size, columns, pool_size, x.shape[3]))
+    ...     return keras.ops.max(blocks, axis=(2, 4))
+    >>> def cross_entropy(y_true, y_pred):
+    ...     p = keras.ops.clip(y_pred, 1e-7, 1 - 1e-7)
+    ...     return -keras.ops.sum(y_true * keras.ops.log(p), axis=-1)
+    >>> check_project1_cnn(relu, max_pool2d, cross_entropy)
+    """
+    _expect_accuracy(relu, max_pool2d, cross_entropy,
+                     "built with make_cnn((8, 8, 1), 10) and your parts (seed 0)",
+                     seed=0)
+
+
+def check_project1_cnn_other_split(relu, max_pool2d, cross_entropy):
+    """The same on another split (30% test, seed 3) with filters (8, 16).
+
+    Example:
+
+    >>> import keras
+    >>> def relu(x):
+    ...     return keras.ops.maximum(x, 0.0)
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     rows, columns = x.shape[1] // pool_size, x.shape[2] // pool_size
+    ...     blocks = keras.ops.reshape(
+    ...         x, (-1, rows, pool_size, columns, pool_size, x.shape[3]))
+    ...     return keras.ops.max(blocks, axis=(2, 4))
+    >>> def cross_entropy(y_true, y_pred):
+    ...     p = keras.ops.clip(y_pred, 1e-7, 1 - 1e-7)
+    ...     return -keras.ops.sum(y_true * keras.ops.log(p), axis=-1)
+    >>> check_project1_cnn_other_split(relu, max_pool2d, cross_entropy)
+    """
+    _expect_accuracy(relu, max_pool2d, cross_entropy,
+                     "with filters (8, 16) on a 30% test split (seed 3)",
+                     seed=3, test_fraction=0.3, filters=(8, 16))

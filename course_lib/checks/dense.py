@@ -1,0 +1,207 @@
+"""Visible checks for the dense-network exercise.
+
+The student writes four small functions:
+
+- `dense_layer(x, kernel, bias)`: what one dense layer computes before its
+  activation, `x @ kernel + bias`: `x` `(batch, inputs)`, `kernel`
+  `(inputs, units)`, `bias` `(units,)` -> `(batch, units)`.
+- `count_parameters(input_dim, hidden_units, num_classes)`: how many weights
+  and biases `course_lib.builders.make_mlp` creates for that layout (an int).
+- `hidden_layer_weights(model)`: the `(kernel, bias)` of the first hidden
+  `Dense` layer of a model from `make_mlp`, as arrays.
+- `predict_labels(probabilities)`: the predicted label of every sample, the
+  index of its largest output, shape `(N,)`.
+"""
+
+import numpy as np
+
+from course_lib.checks.core import call_student, expect_close, fail, short, to_numpy
+from course_lib.checks.relu import forbid_library_routines
+
+DENSE_LIBRARY_ROUTINES = frozenset({"Dense", "EinsumDense", "dense"})
+COUNT_LIBRARY_ROUTINES = frozenset({"count_params", "make_mlp", "summary"})
+
+
+def reference_parameter_count(input_dim, hidden_units, num_classes):
+    """Weights plus biases of a dense network: sum of (inputs + 1) * units.
+
+    Example:
+
+    >>> reference_parameter_count(4, (5,), 3)
+    43
+    """
+    widths = [input_dim, *hidden_units, num_classes]
+    return sum((inputs + 1) * units for inputs, units in zip(widths, widths[1:]))
+
+
+def first_dense_layer(model):
+    """The first `keras.layers.Dense` layer of `model` (the first hidden layer)."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            return layer
+    raise ValueError("the model has no Dense layer")
+
+
+def expect_dense_layer(dense_layer, x, kernel, bias, call):
+    """Call the student's dense_layer on copies and compare with x @ kernel + bias."""
+    expected = x @ kernel + bias
+    result = to_numpy(call_student(dense_layer, x.copy(), kernel.copy(),
+                                   bias.copy(), call=call))
+    if result.shape != expected.shape:
+        hint = "The output has one row per sample and one column per unit."
+        if result.shape == expected.shape[::-1]:
+            hint = ("Your output is transposed (units, batch): multiply x "
+                    "(batch, inputs) by kernel (inputs, units) as x @ kernel.")
+        fail(f"{call} returned shape {result.shape}", f"shape {expected.shape}",
+             hint)
+    if not np.allclose(result, expected, rtol=1e-5, atol=1e-6):
+        if np.allclose(result, x @ kernel, rtol=1e-5, atol=1e-6):
+            hint = "Add the bias: every unit has its own offset."
+        elif np.allclose(result, np.maximum(expected, 0), rtol=1e-5, atol=1e-6):
+            hint = ("Return the weighted sum itself; the activation (ReLU) is "
+                    "applied afterwards by its own layer.")
+        else:
+            hint = "Each unit computes sum_i x_i * kernel[i, unit] + bias[unit]."
+        fail(f"{call} returned {short(result)}", short(expected), hint)
+
+
+def check_dense_layer(dense_layer):
+    """A dense layer with 3 inputs and 2 units on a batch of 4 samples.
+
+    Example:
+
+    >>> check_dense_layer(lambda x, kernel, bias: x @ kernel + bias)
+    """
+    forbid_library_routines(dense_layer, DENSE_LIBRARY_ROUTINES, "dense_layer",
+                            "Use a matrix product: x @ kernel + bias.")
+    x = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5], [2.0, 0.0, -1.0],
+                  [-1.0, 1.0, 1.0]])
+    kernel = np.array([[0.5, -1.0], [0.25, 0.0], [-0.5, 2.0]])
+    bias = np.array([0.1, -0.2])
+    expect_dense_layer(dense_layer, x, kernel, bias,
+                       "dense_layer(x, kernel, bias) for x of shape (4, 3), "
+                       "kernel (3, 2), bias (2,)")
+
+
+def check_count_parameters(count_parameters):
+    """Parameter counts for two small dense networks.
+
+    Example:
+
+    >>> check_count_parameters(lambda input_dim, hidden_units, num_classes:
+    ...     reference_parameter_count(input_dim, hidden_units, num_classes))
+    """
+    forbid_library_routines(count_parameters, COUNT_LIBRARY_ROUTINES,
+                            "count_parameters",
+                            "Add up (inputs + 1) * units for every layer by hand.")
+    for arguments in [(4, (5,), 3), (64, (32,), 10)]:
+        expect_parameter_count(count_parameters, *arguments)
+
+
+def expect_parameter_count(count_parameters, input_dim, hidden_units, num_classes):
+    """Call the student's count_parameters and compare with the true count."""
+    call = f"count_parameters({input_dim}, {hidden_units}, {num_classes})"
+    expected = reference_parameter_count(input_dim, hidden_units, num_classes)
+    result = to_numpy(call_student(count_parameters, input_dim, hidden_units,
+                                   num_classes, call=call))
+    if result.size != 1 or result.reshape(-1)[0] != expected:
+        widths = [input_dim, *hidden_units, num_classes]
+        pairs = list(zip(widths, widths[1:]))
+        if result.size == 1 and result.reshape(-1)[0] == sum(i * u for i, u in pairs):
+            hint = "You counted the kernels only; every unit also has a bias."
+        elif result.size == 1 and result.reshape(-1)[0] == sum(
+                (i + 1) * u for i, u in pairs[:-1]):
+            hint = "Count the output layer (num_classes units) too."
+        else:
+            hint = ("A dense layer from `inputs` to `units` has "
+                    "inputs * units weights plus units biases.")
+        fail(f"{call} returned {short(result)}", str(expected), hint)
+
+
+def check_hidden_layer_weights(hidden_layer_weights):
+    """(kernel, bias) of the first hidden layer of make_mlp(4, 3, (5,)).
+
+    Example:
+
+    >>> check_hidden_layer_weights(
+    ...     lambda model: tuple(first_dense_layer(model).get_weights()))
+    """
+    from course_lib.builders import make_mlp
+
+    model = make_mlp(input_shape=4, num_classes=3, hidden_units=(5,))
+    expect_hidden_layer_weights(hidden_layer_weights, model,
+                                "hidden_layer_weights(make_mlp(4, 3, hidden_units=(5,)))")
+
+
+def expect_hidden_layer_weights(hidden_layer_weights, model, call):
+    """Compare the student's (kernel, bias) with the model's first Dense layer."""
+    kernel, bias = (np.asarray(weight) for weight in first_dense_layer(model).get_weights())
+    result = call_student(hidden_layer_weights, model, call=call)
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        fail(f"{call} returned {type(result).__name__}",
+             "a pair (kernel, bias)",
+             "Return both arrays, e.g. `return kernel, bias`.")
+    found_kernel, found_bias = (to_numpy(part) for part in result)
+    if found_kernel.shape == bias.shape and found_bias.shape == kernel.shape:
+        fail(f"{call} returned shapes ({found_kernel.shape}, {found_bias.shape})",
+             f"({kernel.shape}, {bias.shape})",
+             "Return the kernel first and the bias second.")
+    if found_kernel.shape != kernel.shape:
+        hint = ("The kernel of the first hidden layer has shape (inputs, units)"
+                " = " + str(kernel.shape) + ".")
+        if found_kernel.shape == kernel.shape[::-1]:
+            hint = "Return the kernel as Keras stores it, (inputs, units); do not transpose it."
+        elif found_kernel.ndim == 2 and found_kernel.shape[1] != kernel.shape[1]:
+            hint = ("That is another layer: take the FIRST Dense layer (the "
+                    "hidden one), not the output layer.")
+        fail(f"{call} returned a kernel of shape {found_kernel.shape}",
+             f"shape {kernel.shape}", hint)
+    expect_close(found_kernel, kernel, f"the kernel from {call}",
+                 "Return the layer's own weights (layer.get_weights()), not "
+                 "fresh or modified ones.", atol=1e-7)
+    expect_close(found_bias, bias, f"the bias from {call}",
+                 "The bias has one entry per hidden unit.", atol=1e-7)
+
+
+def expect_predicted_labels(predict_labels, probabilities, call):
+    """Call the student's predict_labels and compare with the argmax."""
+    expected = np.argmax(probabilities, axis=1)
+    result = to_numpy(call_student(predict_labels, probabilities.copy(), call=call))
+    if result.dtype == bool or not np.issubdtype(result.dtype, np.number):
+        fail(f"{call} returned an array of dtype {result.dtype}",
+             "integer labels", "Return the index of the largest probability.")
+    if result.shape != expected.shape:
+        hint = "Return one label per sample: the argmax over the classes (axis=1)."
+        if result.shape == probabilities.shape:
+            hint = ("Return the label itself (an index), not a one-hot row: "
+                    "use argmax over axis 1.")
+        fail(f"{call} returned shape {result.shape}", f"shape {expected.shape}", hint)
+    if not np.array_equal(result, expected):
+        hint = "The predicted label is the index of the largest output (argmax over axis 1)."
+        if np.array_equal(result, expected + 1):
+            hint = "Labels start at 0: the first output is label 0."
+        elif np.allclose(result, probabilities.max(axis=1)):
+            hint = "Return WHICH class is largest (argmax), not its probability (max)."
+        elif np.array_equal(result, np.argmin(probabilities, axis=1)):
+            hint = "Pick the LARGEST output (argmax), not the smallest."
+        elif probabilities.shape[0] == probabilities.shape[1] and np.array_equal(
+                result, np.argmax(probabilities, axis=0)):
+            hint = "Take the argmax over the classes, axis=1, for each sample."
+        fail(f"{call} returned {short(result)}", short(expected), hint)
+
+
+def check_predict_labels(predict_labels):
+    """Four samples of three classes: the label is the argmax of each row.
+
+    Example:
+
+    >>> check_predict_labels(lambda probabilities: probabilities.argmax(axis=1))
+    """
+    probabilities = np.array([[0.1, 0.7, 0.2],
+                              [0.8, 0.15, 0.05],
+                              [0.2, 0.3, 0.5],
+                              [0.3, 0.4, 0.3]])
+    expect_predicted_labels(predict_labels, probabilities,
+                            "predict_labels(probabilities) for 4 samples, 3 classes")

@@ -1,0 +1,299 @@
+"""Visible checks for the gradient-descent exercise.
+
+The model is the smallest network there is: one sigmoid neuron (logistic
+regression). For samples `x` `(N, F)` with 0/1 labels `y` `(N,)`,
+
+    p = sigmoid(x @ weights + bias)
+    loss = mean over samples of -(y log p + (1 - y) log(1 - p))
+
+The student writes
+
+- `loss_and_gradients(weights, bias, x, y) -> (loss, grad_weights, grad_bias)`:
+  the loss (a number), its partial derivatives with respect to every weight
+  (shape `(F,)`) and with respect to the bias (a number);
+- `gradient_descent_step(weights, bias, grad_weights, grad_bias,
+  learning_rate) -> (new_weights, new_bias)`: one step downhill.
+
+The checks compare the partial derivatives with a centred numerical
+gradient, `(loss(w + h) - loss(w - h)) / (2 h)`, one weight at a time.
+"""
+
+import numpy as np
+
+from course_lib.checks.core import call_student, fail, short, to_numpy
+from course_lib.checks.relu import forbid_library_routines
+
+GRADIENT_LIBRARY_ROUTINES = frozenset({
+    "GradientTape", "gradients", "value_and_grad", "grad", "jacobian",
+    "approx_fprime", "check_grad",
+})
+GRADIENT_HINT = ("Derive the partial derivatives by hand (the chain rule gives "
+                 "dL/dw = x.T @ (p - y) / N and dL/db = mean(p - y)) instead of "
+                 "asking a library to differentiate.")
+STEP_SIZE = 1e-6
+
+
+def sigmoid(z):
+    """The logistic function 1 / (1 + exp(-z))."""
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def reference_loss(weights, bias, x, y):
+    """Mean binary cross-entropy of one sigmoid neuron, in float64.
+
+    Example:
+
+    >>> float(reference_loss(np.zeros(2), 0.0, np.ones((3, 2)), np.ones(3))).__round__(4)
+    0.6931
+    """
+    weights, x, y = (np.asarray(value, dtype=np.float64) for value in (weights, x, y))
+    p = sigmoid(x @ weights + float(bias))
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def reference_loss_and_gradients(weights, bias, x, y):
+    """The analytic loss and partial derivatives (what the student derives)."""
+    weights, x, y = (np.asarray(value, dtype=np.float64) for value in (weights, x, y))
+    p = sigmoid(x @ weights + float(bias))
+    error = p - y
+    return (reference_loss(weights, bias, x, y), x.T @ error / len(y),
+            float(np.mean(error)))
+
+
+def numerical_gradients(weights, bias, x, y, step=STEP_SIZE):
+    """Centred differences of `reference_loss`: (grad_weights, grad_bias).
+
+    Example:
+
+    >>> x, y = np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([1.0, 0.0])
+    >>> numeric = numerical_gradients(np.array([0.3, -0.2]), 0.1, x, y)
+    >>> analytic = reference_loss_and_gradients(np.array([0.3, -0.2]), 0.1, x, y)
+    >>> bool(np.allclose(numeric[0], analytic[1], atol=1e-8))
+    True
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    grad_weights = np.zeros_like(weights)
+    for index in range(weights.size):
+        shift = np.zeros_like(weights)
+        shift[index] = step
+        grad_weights[index] = (reference_loss(weights + shift, bias, x, y)
+                               - reference_loss(weights - shift, bias, x, y)) / (2 * step)
+    grad_bias = (reference_loss(weights, bias + step, x, y)
+                 - reference_loss(weights, bias - step, x, y)) / (2 * step)
+    return grad_weights, grad_bias
+
+
+def _scalar(value, what, call):
+    """A number from a float, 0-d or one-element array or tensor."""
+    array = to_numpy(value)
+    if array.size != 1:
+        fail(f"{call} gave {what} of shape {array.shape}", "a single number",
+             f"The {what} is one number (average over the samples with np.mean).")
+    return float(array.reshape(-1)[0])
+
+
+def _unpack(result, count, names, call):
+    if not isinstance(result, (tuple, list)) or len(result) != count:
+        fail(f"{call} returned {type(result).__name__}"
+             + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else ""),
+             f"a tuple ({', '.join(names)})",
+             f"End with `return {', '.join(names)}`.")
+    return result
+
+
+def _gradient_hint(found, numeric, num_samples):
+    """Name the usual mistake behind wrong partial derivatives."""
+    found = np.asarray(found, dtype=np.float64)
+    if found.shape == numeric.shape and np.any(np.abs(numeric) > 1e-6):
+        if np.allclose(found, -numeric, rtol=1e-4, atol=1e-6):
+            return ("The sign is flipped: use (p - y), not (y - p); the "
+                    "gradient points uphill.")
+        if np.allclose(found, numeric * num_samples, rtol=1e-4, atol=1e-6):
+            return ("You summed over the samples; the loss is a mean, so "
+                    "divide by the number of samples N.")
+    return ("By the chain rule dL/dw_j = mean over samples of (p - y) * x_j "
+            "and dL/db = mean(p - y), where p = sigmoid(x @ w + b).")
+
+
+def expect_loss_and_gradients(loss_and_gradients, weights, bias, x, y, description,
+                              rtol=1e-4, atol=1e-6):
+    """Compare the student's loss and partial derivatives with the numbers."""
+    call = f"loss_and_gradients(weights, bias, x, y) for {description}"
+    result = call_student(loss_and_gradients, weights.copy(), bias, x.copy(), y.copy(),
+                          call=call)
+    loss, grad_weights, grad_bias = _unpack(
+        result, 3, ("loss", "grad_weights", "grad_bias"), call)
+    expected_loss = reference_loss(weights, bias, x, y)
+    loss = _scalar(loss, "loss", call)
+    if not np.isclose(loss, expected_loss, rtol=rtol, atol=atol):
+        fail(f"{call} gave loss {loss:.6g}", f"{expected_loss:.6g}",
+             "The loss is the MEAN over samples of -(y log p + (1 - y) log(1 - p)) "
+             "with p = sigmoid(x @ weights + bias).")
+    numeric_weights, numeric_bias = numerical_gradients(weights, bias, x, y)
+    grad_weights = to_numpy(grad_weights).astype(np.float64)
+    if grad_weights.shape != numeric_weights.shape:
+        fail(f"{call} gave grad_weights of shape {grad_weights.shape}",
+             f"shape {numeric_weights.shape} (one partial derivative per weight)",
+             "Return dL/dw_j for every weight j: x.T @ (p - y) / N has shape (F,).")
+    for index in range(numeric_weights.size):
+        if not np.isclose(grad_weights[index], numeric_weights[index],
+                          rtol=rtol, atol=atol):
+            fail(f"{call} gave dL/dw[{index}] = {grad_weights[index]:.6g} "
+                 f"(all: {short(grad_weights)})",
+                 f"{numeric_weights[index]:.6g}, the centred numerical slope "
+                 f"(loss(w + h) - loss(w - h)) / 2h (all: {short(numeric_weights)})",
+                 _gradient_hint(grad_weights, numeric_weights, len(y)))
+    grad_bias = _scalar(grad_bias, "grad_bias", call)
+    if not np.isclose(grad_bias, numeric_bias, rtol=rtol, atol=atol):
+        fail(f"{call} gave dL/db = {grad_bias:.6g}",
+             f"{numeric_bias:.6g}, the centred numerical slope",
+             _gradient_hint(np.array([grad_bias]), np.array([numeric_bias]),
+                            len(y)))
+
+
+def _example():
+    x = np.array([[0.5, -1.0], [1.5, 2.0], [-0.5, 0.25], [1.0, -1.5]])
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    return np.array([0.4, -0.3]), 0.2, x, y
+
+
+def check_loss_value(loss_and_gradients):
+    """The loss of one sigmoid neuron on four samples (the gradients come next).
+
+    Example:
+
+    >>> check_loss_value(reference_loss_and_gradients)
+    """
+    forbid_library_routines(loss_and_gradients, GRADIENT_LIBRARY_ROUTINES,
+                            "loss_and_gradients", GRADIENT_HINT)
+    weights, bias, x, y = _example()
+    call = "loss_and_gradients(weights, bias, x, y) for 4 samples, 2 features"
+    result = call_student(loss_and_gradients, weights.copy(), bias, x.copy(), y.copy(),
+                          call=call)
+    loss = _scalar(_unpack(result, 3, ("loss", "grad_weights", "grad_bias"), call)[0],
+                   "loss", call)
+    expected = reference_loss(weights, bias, x, y)
+    if not np.isclose(loss, expected, rtol=1e-4, atol=1e-6):
+        summed = expected * len(y)
+        hint = ("The loss is the MEAN over samples of "
+                "-(y log p + (1 - y) log(1 - p)) with p = sigmoid(x @ w + b).")
+        if np.isclose(loss, summed, rtol=1e-4):
+            hint = "Average over the samples (np.mean), do not sum."
+        elif np.isclose(loss, -expected, rtol=1e-4):
+            hint = "Mind the minus sign: the loss is positive."
+        fail(f"{call} gave loss {loss:.6g}", f"{expected:.6g}", hint)
+
+
+def check_gradients_numerically(loss_and_gradients):
+    """Every partial derivative matches a centred numerical gradient.
+
+    Example:
+
+    >>> check_gradients_numerically(reference_loss_and_gradients)
+    """
+    forbid_library_routines(loss_and_gradients, GRADIENT_LIBRARY_ROUTINES,
+                            "loss_and_gradients", GRADIENT_HINT)
+    weights, bias, x, y = _example()
+    expect_loss_and_gradients(loss_and_gradients, weights, bias, x, y,
+                              "4 samples, 2 features")
+
+
+def _step_hint(weights, grad_weights, learning_rate, new_weights):
+    if np.allclose(new_weights, weights + learning_rate * grad_weights):
+        return "Step DOWNHILL: subtract the gradient, w - learning_rate * grad."
+    if np.allclose(new_weights, weights - grad_weights):
+        return "Scale the step by the learning rate."
+    return "One step is w - learning_rate * grad_w and b - learning_rate * grad_b."
+
+
+def expect_step(gradient_descent_step, weights, bias, grad_weights, grad_bias,
+                learning_rate):
+    """Call the student's step and compare with w - lr * g, b - lr * g_b."""
+    call = (f"gradient_descent_step(weights={short(weights)}, bias={bias}, "
+            f"grad_weights={short(grad_weights)}, grad_bias={grad_bias}, "
+            f"learning_rate={learning_rate})")
+    expected_weights = weights - learning_rate * grad_weights
+    expected_bias = bias - learning_rate * grad_bias
+    result = call_student(gradient_descent_step, weights.copy(), bias,
+                          grad_weights.copy(), grad_bias, learning_rate, call=call)
+    new_weights, new_bias = _unpack(result, 2, ("new_weights", "new_bias"), call)
+    new_weights = to_numpy(new_weights).astype(np.float64)
+    if new_weights.shape != expected_weights.shape:
+        fail(f"{call} gave new_weights of shape {new_weights.shape}",
+             f"shape {expected_weights.shape}",
+             "new_weights has the shape of weights: one value per weight.")
+    if not np.allclose(new_weights, expected_weights, rtol=1e-6, atol=1e-7):
+        fail(f"{call} gave new_weights {short(new_weights)}",
+             short(expected_weights),
+             _step_hint(weights, grad_weights, learning_rate, new_weights))
+    new_bias = _scalar(new_bias, "new_bias", call)
+    if not np.isclose(new_bias, expected_bias, rtol=1e-6, atol=1e-7):
+        fail(f"{call} gave new_bias {new_bias:.6g}", f"{expected_bias:.6g}",
+             "Update the bias too: b - learning_rate * grad_b.")
+
+
+def check_gradient_descent_step(gradient_descent_step):
+    """One update: weights and bias move against their gradients.
+
+    Example:
+
+    >>> check_gradient_descent_step(
+    ...     lambda w, b, gw, gb, learning_rate: (w - learning_rate * gw,
+    ...                                          b - learning_rate * gb))
+    """
+    forbid_library_routines(gradient_descent_step, GRADIENT_LIBRARY_ROUTINES,
+                            "gradient_descent_step", GRADIENT_HINT)
+    expect_step(gradient_descent_step, np.array([1.0, -2.0, 0.5]), 0.5,
+                np.array([0.1, -0.3, 0.0]), 0.2, 0.5)
+
+
+def run_descent(loss_and_gradients, gradient_descent_step, weights, bias, x, y,
+                learning_rate, num_steps):
+    """Run the student's functions for `num_steps`; return the losses and parameters.
+
+    The losses are computed by `reference_loss`, so a wrong loss value cannot
+    hide a wrong update.
+    """
+    losses = [reference_loss(weights, bias, x, y)]
+    for step in range(num_steps):
+        result = call_student(loss_and_gradients, np.array(weights, copy=True), bias,
+                              x.copy(), y.copy(), call="loss_and_gradients(...)")
+        _, grad_weights, grad_bias = _unpack(
+            result, 3, ("loss", "grad_weights", "grad_bias"), "loss_and_gradients(...)")
+        result = call_student(gradient_descent_step, np.array(weights, copy=True),
+                              bias, grad_weights, grad_bias, learning_rate,
+                              call="gradient_descent_step(...)")
+        weights, bias = _unpack(result, 2, ("new_weights", "new_bias"),
+                                "gradient_descent_step(...)")
+        weights = to_numpy(weights).astype(np.float64)
+        bias = _scalar(bias, "new_bias", "gradient_descent_step(...)")
+        losses.append(reference_loss(weights, bias, x, y))
+    return np.array(losses), weights, bias
+
+
+def check_gradient_descent_lowers_loss(loss_and_gradients, gradient_descent_step):
+    """Twenty steps with learning rate 0.5 lower the loss at every step.
+
+    Example:
+
+    >>> check_gradient_descent_lowers_loss(
+    ...     reference_loss_and_gradients,
+    ...     lambda w, b, gw, gb, learning_rate: (w - learning_rate * gw,
+    ...                                          b - learning_rate * gb))
+    """
+    for function, name in [(loss_and_gradients, "loss_and_gradients"),
+                           (gradient_descent_step, "gradient_descent_step")]:
+        forbid_library_routines(function, GRADIENT_LIBRARY_ROUTINES, name,
+                                GRADIENT_HINT)
+    generator = np.random.default_rng(0)
+    x = generator.normal(size=(40, 3))
+    y = (x @ np.array([1.5, -2.0, 0.5]) + 0.3 > 0).astype(np.float64)
+    with np.errstate(all="ignore"):
+        losses, _, _ = run_descent(loss_and_gradients, gradient_descent_step,
+                                   np.zeros(3), 0.0, x, y, 0.5, 20)
+    if not (np.all(np.isfinite(losses)) and np.all(np.diff(losses) < 0)
+            and losses[-1] < 0.6 * losses[0]):
+        fail(f"over 20 steps the loss went {short(losses, max_items=6)}",
+             "a loss that falls at every step, to below 60% of its start",
+             "Move each weight against its partial derivative "
+             "(w - learning_rate * dL/dw) and check the gradients first.")

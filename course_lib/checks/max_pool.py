@@ -1,0 +1,272 @@
+"""Visible checks for the max-pooling exercise and the pooling step of project 1.
+
+The student writes `max_pool2d(x, pool_size=2, strides=None)`: `x` is a batch
+of channels-last images `(batch, height, width, channels)`; every
+`pool_size` x `pool_size` window, moved `strides` pixels at a time (default
+`pool_size`), is replaced by its largest value, separately for each image and
+channel. Windows that would stick out of the image are dropped ("valid"
+padding), exactly like `keras.layers.MaxPooling2D`.
+"""
+
+import numpy as np
+
+from course_lib.checks.core import call_student, fail, short, to_numpy
+from course_lib.checks.relu import forbid_library_routines, report_model_crash
+
+LECTURE_TABLE = np.array([[12, 20, 30, 0],
+                          [8, 12, 2, 0],
+                          [34, 70, 37, 4],
+                          [112, 100, 25, 12]], dtype=np.float32)
+LECTURE_POOLED = np.array([[20, 30], [112, 37]], dtype=np.float32)
+MAX_POOL_LIBRARY_ROUTINES = frozenset({
+    "max_pool", "max_pool1d", "max_pool2d", "max_pool3d", "max_pool_v2",
+    "max_pool_with_argmax", "pool", "MaxPooling1D", "MaxPooling2D",
+    "MaxPooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D", "MaxPool",
+    "GlobalMaxPooling2D", "GlobalMaxPool2D", "block_reduce", "reduce_window",
+})
+MAX_POOL_HINT = ("Write the pooling yourself: take each window "
+                 "x[:, i:i + pool_size, j:j + pool_size, :] and its maximum "
+                 "over axes 1 and 2 (np.max / keras.ops.max), or the "
+                 "elementwise maximum of pool_size * pool_size strided slices.")
+
+
+def reference_max_pool2d(x, pool_size=2, strides=None):
+    """Channels-last max pooling with valid padding, in plain NumPy loops.
+
+    Example:
+
+    >>> reference_max_pool2d(LECTURE_TABLE[None, :, :, None])[0, :, :, 0]
+    array([[ 20.,  30.],
+           [112.,  37.]], dtype=float32)
+    """
+    strides = pool_size if strides is None else strides
+    x = np.asarray(x)
+    batch, height, width, channels = x.shape
+    out_height = (height - pool_size) // strides + 1
+    out_width = (width - pool_size) // strides + 1
+    pooled = np.empty((batch, out_height, out_width, channels), dtype=x.dtype)
+    for row in range(out_height):
+        for column in range(out_width):
+            top, left = row * strides, column * strides
+            window = x[:, top:top + pool_size, left:left + pool_size, :]
+            pooled[:, row, column, :] = window.max(axis=(1, 2))
+    return pooled
+
+
+def _output_size(size, pool_size, strides):
+    return (size - pool_size) // strides + 1
+
+
+def _mistake_hint(x, pool_size, strides, result):
+    """Name the usual mistake that turns `x` into `result`."""
+    strides = pool_size if strides is None else strides
+    batch, height, width, channels = x.shape
+    expected_shape = (batch, _output_size(height, pool_size, strides),
+                      _output_size(width, pool_size, strides), channels)
+    shape = tuple(result.shape)
+    if shape == expected_shape:
+        reference = reference_max_pool2d(x, pool_size, strides)
+        if np.allclose(result, -reference_max_pool2d(-x, pool_size, strides)):
+            return "You took the minimum; max pooling keeps the largest value."
+        transposed = np.swapaxes(reference, 1, 2)
+        if transposed.shape == shape and np.allclose(result, transposed):
+            return ("Height and width are swapped in your output; keep the "
+                    "axis order (batch, height, width, channels).")
+        if np.allclose(result, np.maximum(reference, 0)):
+            return ("Negative windows came out as 0: start the running "
+                    "maximum at -inf or at the first value, not at 0.")
+        if np.all(result <= reference + 1e-6):
+            return ("Some values are below their window's maximum: do you "
+                    "average, or miss part of each window?")
+        if np.all(result >= reference - 1e-6):
+            return ("Some values are above their window's maximum: take the "
+                    "maximum over the window's height and width only (axes 1 "
+                    "and 2), not over channels or the batch, and check the "
+                    "window size.")
+        return ("Pool each image and channel separately: window (i, j) covers "
+                "rows i * strides to i * strides + pool_size - 1 and the "
+                "matching columns.")
+    if shape == (1,) + expected_shape[1:] and batch > 1:
+        return "Only one image came back: pool every image of the batch."
+    if len(shape) == 4 and shape[0] == batch and shape[3] != channels:
+        return ("The channel axis changed size: pool over height and width "
+                "(axes 1 and 2) and keep every channel (channels last, not "
+                "channels first).")
+    if shape == (batch, expected_shape[2], expected_shape[1], channels):
+        return ("Height and width are swapped in your output; keep the axis "
+                "order (batch, height, width, channels).")
+    same_shape = (batch, -(-height // strides), -(-width // strides), channels)
+    if shape == same_shape:
+        return ("Windows that stick out of the image must be dropped "
+                "(valid padding): the output size is "
+                "(size - pool_size) // strides + 1, not a rounded-up size.")
+    ignored_strides = (batch, _output_size(height, pool_size, pool_size),
+                       _output_size(width, pool_size, pool_size), channels)
+    if strides != pool_size and shape == ignored_strides:
+        return ("The windows moved pool_size pixels at a time: when `strides` "
+                "is given, move them by `strides` instead.")
+    stride_one = (batch, _output_size(height, pool_size, 1),
+                  _output_size(width, pool_size, 1), channels)
+    if shape == stride_one:
+        return ("The windows moved one pixel at a time: move them by "
+                "`strides`, which defaults to pool_size.")
+    return ("The output shape is (batch, (height - pool_size) // strides + 1, "
+            "(width - pool_size) // strides + 1, channels).")
+
+
+def expect_max_pool(max_pool2d, x, pool_size=None, strides=None, call=""):
+    """Call the student's max_pool2d on a copy of `x` and compare."""
+    arguments = []
+    if pool_size is not None:
+        arguments.append(pool_size)
+        if strides is not None:
+            arguments.append(strides)
+    described = ", ".join(["x"] + [str(argument) for argument in arguments])
+    call = call or f"max_pool2d({described}) for x of shape {x.shape}"
+    expected = reference_max_pool2d(x, pool_size or 2, strides)
+    result = to_numpy(call_student(max_pool2d, x.copy(), *arguments, call=call))
+    if tuple(result.shape) != expected.shape:
+        fail(f"{call} returned shape {tuple(result.shape)}",
+             f"shape {expected.shape}",
+             _mistake_hint(x, pool_size or 2, strides, result))
+    if not np.allclose(result.astype(np.float64), expected.astype(np.float64),
+                       rtol=1e-6, atol=1e-6):
+        hint = _mistake_hint(x, pool_size or 2, strides, result)
+        if result.size <= 8:
+            fail(f"{call} returned {short(result)}", short(expected), hint)
+        wrong = ~np.isclose(result.astype(np.float64), expected.astype(np.float64),
+                            rtol=1e-6, atol=1e-6)
+        image, _, _, channel = np.argwhere(wrong)[0]
+        fail(f"{call} returned, for image {image} and channel {channel}, "
+             f"{short(result[image, :, :, channel])}",
+             f"{short(expected[image, :, :, channel])} (the input there was "
+             f"{short(x[image, :, :, channel])})", hint)
+    return result
+
+
+def check_max_pool2d_lecture_table(max_pool2d):
+    """The lecture's 4x4 table pools (2x2, stride 2) to [[20, 30], [112, 37]].
+
+    Example:
+
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     return reference_max_pool2d(x, pool_size, strides)
+    >>> check_max_pool2d_lecture_table(max_pool2d)
+    """
+    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
+                            "max_pool2d", MAX_POOL_HINT)
+    x = LECTURE_TABLE[None, :, :, None]
+    result = expect_max_pool(
+        max_pool2d, x, 2,
+        call="max_pool2d(table, 2) for the lecture's table as shape (1, 4, 4, 1)")
+    if not np.array_equal(result[0, :, :, 0], LECTURE_POOLED):
+        fail(f"the pooled table is {short(result[0, :, :, 0])}",
+             short(LECTURE_POOLED), "Each 2x2 block keeps its largest value.")
+
+
+def check_max_pool2d_batch_and_channels(max_pool2d):
+    """Each image and each channel is pooled on its own; default arguments.
+
+    Example:
+
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     return reference_max_pool2d(x, pool_size, strides)
+    >>> check_max_pool2d_batch_and_channels(max_pool2d)
+    """
+    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
+                            "max_pool2d", MAX_POOL_HINT)
+    generator = np.random.default_rng(4)
+    x = generator.integers(-50, 50, size=(2, 4, 6, 3)).astype(np.float32)
+    expect_max_pool(max_pool2d, x,
+                    call="max_pool2d(x) with default arguments for a batch "
+                         "of 2 images of 4x6 pixels and 3 channels")
+
+
+def check_max_pool2d_sizes_and_strides(max_pool2d):
+    """An odd image size (valid padding) and explicit strides, overlapping too.
+
+    Example:
+
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     return reference_max_pool2d(x, pool_size, strides)
+    >>> check_max_pool2d_sizes_and_strides(max_pool2d)
+    """
+    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
+                            "max_pool2d", MAX_POOL_HINT)
+    generator = np.random.default_rng(6)
+    five = generator.permutation(25).reshape(1, 5, 5, 1).astype(np.float32)
+    expect_max_pool(max_pool2d, five, 2,
+                    call="max_pool2d(x, 2) for a 5x5 image (the last row and "
+                         "column do not fill a window)")
+    expect_max_pool(max_pool2d, five, 3, 2,
+                    call="max_pool2d(x, 3, 2) for a 5x5 image (3x3 windows "
+                         "that overlap by one pixel)")
+    wide = generator.permutation(24).reshape(1, 3, 4, 2).astype(np.float32)
+    expect_max_pool(max_pool2d, wide, 2, 1,
+                    call="max_pool2d(x, 2, 1) for a 3x4 image with 2 channels")
+
+
+def check_max_pool2d_symbolic(max_pool2d):
+    """max_pool2d works inside a Keras model and passes gradients (project 1).
+
+    In project 1 `lambda x: max_pool2d(x, 2)` runs inside a `Lambda` layer,
+    on symbolic tensors whose batch size is unknown (None), so it must be
+    written with `keras.ops`. The gradient of the pooled sum reaches exactly
+    one input per window (the maximum).
+
+    Example:
+
+    >>> import keras
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     strides = pool_size if strides is None else strides
+    ...     rows = (x.shape[1] - pool_size) // strides + 1
+    ...     columns = (x.shape[2] - pool_size) // strides + 1
+    ...     pooled = None
+    ...     for i in range(pool_size):
+    ...         for j in range(pool_size):
+    ...             part = x[:, i:i + (rows - 1) * strides + 1:strides,
+    ...                      j:j + (columns - 1) * strides + 1:strides, :]
+    ...             pooled = part if pooled is None else keras.ops.maximum(pooled, part)
+    ...     return pooled
+    >>> check_max_pool2d_symbolic(max_pool2d)
+    """
+    import keras
+    import tensorflow as tf
+
+    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
+                            "max_pool2d", MAX_POOL_HINT)
+    hint = ("Write max_pool2d with keras.ops (keras.ops.max, keras.ops.maximum, "
+            "keras.ops.reshape with -1 for the batch axis, keras.ops.stack); "
+            "inside a model the batch size is None and NumPy cannot run.")
+    generator = np.random.default_rng(11)
+    x = generator.normal(size=(3, 6, 6, 2)).astype(np.float32)
+    expected = reference_max_pool2d(x, 2)
+    tensor = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(tensor)
+        pooled = call_student(max_pool2d, tensor, 2, call="max_pool2d(tensor, 2)")
+        if not tf.is_tensor(pooled):
+            fail(f"max_pool2d(tensor, 2) returned {type(pooled).__name__}",
+                 "a tensor", hint)
+        total = tf.reduce_sum(pooled)
+    gradient = tape.gradient(total, tensor)
+    if gradient is None:
+        fail("the gradient of max_pool2d is None (no path back to the input)",
+             "1 at each window's maximum, 0 elsewhere", hint)
+    gradient = gradient.numpy()
+    if not (np.isclose(gradient.sum(), expected.size)
+            and np.allclose(np.sort(np.unique(gradient)), [0.0, 1.0])):
+        fail(f"the gradient of sum(max_pool2d(x, 2)) adds up to {gradient.sum():.3g}",
+             f"{expected.size} (1 for the maximum of every window, 0 elsewhere)",
+             "Take the maximum of the input values themselves so the "
+             "gradient reaches them.")
+    try:
+        inputs = keras.Input(shape=(6, 6, 2))
+        outputs = keras.layers.Lambda(lambda tensor: max_pool2d(tensor, 2))(inputs)
+        predicted = keras.Model(inputs, outputs).predict(x, verbose=0)
+    except Exception as error:  # noqa: BLE001 - report the student's crash
+        report_model_crash(error, "max_pool2d", hint)
+    if predicted.shape != expected.shape or not np.allclose(predicted, expected):
+        fail(f"inside a model max_pool2d(x, 2) gave shape {predicted.shape}, "
+             f"values {short(predicted)}",
+             f"shape {expected.shape}, values {short(expected)}", hint)

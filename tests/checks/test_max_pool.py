@@ -1,0 +1,392 @@
+"""The max-pooling checks accept correct poolings and reject each known mistake."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from autograder.checks import max_pool as hidden
+from course_lib.checks import max_pool as visible
+from course_lib.checks.core import CheckFailure
+
+VISIBLE = [visible.check_max_pool2d_lecture_table,
+           visible.check_max_pool2d_batch_and_channels,
+           visible.check_max_pool2d_sizes_and_strides]
+HIDDEN = [hidden.check_max_pool2d_batches_and_channels,
+          hidden.check_max_pool2d_valid_padding,
+          hidden.check_max_pool2d_pool_size_and_strides,
+          hidden.check_max_pool2d_negative_values]
+NUMERIC_CHECKS = VISIBLE + HIDDEN
+MODEL_CHECKS = [visible.check_max_pool2d_symbolic,
+                hidden.check_max_pool2d_in_keras_model]
+
+
+def notebook_function(source, name="max_pool2d"):
+    namespace = {"np": np, "keras": keras, "tf": tf}
+    exec(source, namespace)  # noqa: S102 - test fixtures only
+    return namespace[name]
+
+
+def assert_fails(check, function, *fragments):
+    with pytest.raises(CheckFailure) as failure:
+        check(function)
+    for fragment in fragments:
+        assert fragment in str(failure.value), str(failure.value)
+    return str(failure.value)
+
+
+def failing_checks(function, checks=NUMERIC_CHECKS):
+    failing = set()
+    for check in checks:
+        try:
+            check(function)
+        except CheckFailure:
+            failing.add(check)
+    return failing
+
+
+def output_size(size, pool_size, strides):
+    return (size - pool_size) // strides + 1
+
+
+# Correct answers ---------------------------------------------------------
+
+def pool_loops(x, pool_size=2, strides=None):
+    strides = strides or pool_size
+    batch, height, width, channels = x.shape
+    out = np.zeros((batch, output_size(height, pool_size, strides),
+                    output_size(width, pool_size, strides), channels), x.dtype)
+    for b in range(batch):
+        for i in range(out.shape[1]):
+            for j in range(out.shape[2]):
+                for c in range(channels):
+                    best = -np.inf
+                    for di in range(pool_size):
+                        for dj in range(pool_size):
+                            best = max(best, x[b, i * strides + di, j * strides + dj, c])
+                    out[b, i, j, c] = best
+    return out
+
+
+def pool_sliding_window(x, pool_size=2, strides=None):
+    strides = strides or pool_size
+    windows = np.lib.stride_tricks.sliding_window_view(
+        x, (pool_size, pool_size), axis=(1, 2))
+    return windows[:, ::strides, ::strides].max(axis=(-2, -1))
+
+
+def pool_reshape_trick(x, pool_size=2, strides=None):
+    if strides not in (None, pool_size):
+        return pool_sliding_window(x, pool_size, strides)
+    batch, height, width, channels = x.shape
+    rows, columns = height // pool_size, width // pool_size
+    cropped = x[:, :rows * pool_size, :columns * pool_size, :]
+    blocks = cropped.reshape(batch, rows, pool_size, columns, pool_size, channels)
+    return blocks.max(axis=(2, 4))
+
+
+def pool_channels_first_inside(x, pool_size=2, strides=None):
+    nchw = np.transpose(x, (0, 3, 1, 2))
+    strides = strides or pool_size
+    rows = output_size(nchw.shape[2], pool_size, strides)
+    columns = output_size(nchw.shape[3], pool_size, strides)
+    out = np.stack([np.stack([nchw[:, :, i * strides:i * strides + pool_size,
+                                   j * strides:j * strides + pool_size].max(axis=(2, 3))
+                              for j in range(columns)], axis=-1)
+                    for i in range(rows)], axis=-2)
+    return np.transpose(out, (0, 2, 3, 1))
+
+
+def pool_keras_slices(x, pool_size=2, strides=None):
+    strides = pool_size if strides is None else strides
+    rows = (x.shape[1] - pool_size) // strides + 1
+    columns = (x.shape[2] - pool_size) // strides + 1
+    pooled = None
+    for i in range(pool_size):
+        for j in range(pool_size):
+            part = x[:, i:i + (rows - 1) * strides + 1:strides,
+                     j:j + (columns - 1) * strides + 1:strides, :]
+            pooled = part if pooled is None else keras.ops.maximum(pooled, part)
+    return pooled
+
+
+def pool_keras_windows(x, pool_size=2, strides=None):
+    strides = strides or pool_size
+    rows = (x.shape[1] - pool_size) // strides + 1
+    columns = (x.shape[2] - pool_size) // strides + 1
+    x = keras.ops.convert_to_tensor(x)
+    output_rows = []
+    for i in range(rows):
+        row = [keras.ops.max(x[:, i * strides:i * strides + pool_size,
+                               j * strides:j * strides + pool_size, :], axis=(1, 2))
+               for j in range(columns)]
+        output_rows.append(keras.ops.stack(row, axis=1))
+    return keras.ops.stack(output_rows, axis=1)
+
+
+def pool_keras_reshape(x, pool_size=2, strides=None):
+    if strides not in (None, pool_size):
+        return pool_keras_windows(x, pool_size, strides)
+    height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+    rows, columns = height // pool_size, width // pool_size
+    cropped = x[:, :rows * pool_size, :columns * pool_size, :]
+    blocks = keras.ops.reshape(cropped, (-1, rows, pool_size, columns, pool_size, channels))
+    return keras.ops.max(blocks, axis=(2, 4))
+
+
+CORRECT = [pool_loops, pool_sliding_window, pool_reshape_trick,
+           pool_channels_first_inside, pool_keras_slices, pool_keras_windows,
+           pool_keras_reshape, visible.reference_max_pool2d]
+KERAS_CORRECT = [pool_keras_slices, pool_keras_windows, pool_keras_reshape]
+
+
+@pytest.mark.parametrize("max_pool2d", CORRECT, ids=lambda f: f.__name__)
+def test_correct_max_pool_passes_every_numeric_check(max_pool2d):
+    for check in NUMERIC_CHECKS:
+        check(max_pool2d)
+
+
+@pytest.mark.parametrize("max_pool2d", KERAS_CORRECT, ids=lambda f: f.__name__)
+def test_keras_ops_max_pool_passes_model_checks(max_pool2d):
+    for check in MODEL_CHECKS:
+        check(max_pool2d)
+
+
+def test_recursive_per_image_max_pool2d_passes():
+    max_pool2d = notebook_function(
+        "def max_pool2d(x, pool_size=2, strides=None):\n"
+        "    if x.shape[0] > 1:\n"
+        "        return np.concatenate([max_pool2d(x[i:i + 1], pool_size, strides)\n"
+        "                               for i in range(x.shape[0])])\n"
+        "    s = strides or pool_size\n"
+        "    w = np.lib.stride_tricks.sliding_window_view(x, (pool_size, pool_size), axis=(1, 2))\n"
+        "    return w[:, ::s, ::s].max(axis=(-2, -1))\n")
+    for check in NUMERIC_CHECKS:
+        check(max_pool2d)
+
+
+def test_lecture_table_reference():
+    pooled = visible.reference_max_pool2d(visible.LECTURE_TABLE[None, :, :, None])
+    assert pooled[0, :, :, 0].tolist() == [[20, 30], [112, 37]]
+    keras_pooled = keras.layers.MaxPooling2D(2)(visible.LECTURE_TABLE[None, :, :, None])
+    assert np.array_equal(keras.ops.convert_to_numpy(keras_pooled), pooled)
+
+
+# Mistakes ----------------------------------------------------------------
+
+def test_max_pool_rejects_unfinished_stub():
+    def max_pool2d(x, pool_size=2, strides=None):
+        raise NotImplementedError()
+
+    for check in NUMERIC_CHECKS + MODEL_CHECKS:
+        assert_fails(check, max_pool2d, "NotImplementedError")
+
+
+def test_max_pool_rejects_stride_1():
+    def bug(x, pool_size=2, strides=None):
+        return pool_sliding_window(x, pool_size, 1)
+
+    assert_fails(visible.check_max_pool2d_lecture_table, bug, "one pixel at a time")
+    assert failing_checks(bug) == set(NUMERIC_CHECKS)
+
+
+def test_max_pool_rejects_default_strides_of_1():
+    def bug(x, pool_size=2, strides=1):
+        return pool_sliding_window(x, pool_size, strides)
+
+    assert failing_checks(bug) >= {visible.check_max_pool2d_lecture_table,
+                                   hidden.check_max_pool2d_pool_size_and_strides}
+
+
+def test_max_pool_rejects_average_pooling():
+    def bug(x, pool_size=2, strides=None):
+        strides = strides or pool_size
+        windows = np.lib.stride_tricks.sliding_window_view(
+            x, (pool_size, pool_size), axis=(1, 2))
+        return windows[:, ::strides, ::strides].mean(axis=(-2, -1))
+
+    assert_fails(visible.check_max_pool2d_lecture_table, bug, "average")
+    assert failing_checks(bug) == set(NUMERIC_CHECKS)
+
+
+def test_max_pool_rejects_min_pooling():
+    def bug(x, pool_size=2, strides=None):
+        return -pool_sliding_window(-x, pool_size, strides)
+
+    assert_fails(visible.check_max_pool2d_lecture_table, bug, "minimum")
+    assert failing_checks(bug) == set(NUMERIC_CHECKS)
+
+
+def test_max_pool_rejects_pooling_over_channels():
+    def bug(x, pool_size=2, strides=None):
+        pooled = pool_sliding_window(x, pool_size, strides)
+        return np.broadcast_to(pooled.max(axis=-1, keepdims=True), pooled.shape)
+
+    assert_fails(visible.check_max_pool2d_batch_and_channels, bug, "channels")
+    failing = failing_checks(bug)
+    assert hidden.check_max_pool2d_batches_and_channels in failing
+    assert visible.check_max_pool2d_lecture_table not in failing
+
+
+def test_max_pool_rejects_channel_axis_collapsed():
+    def bug(x, pool_size=2, strides=None):
+        return pool_sliding_window(x, pool_size, strides).max(axis=-1, keepdims=True)
+
+    assert_fails(visible.check_max_pool2d_batch_and_channels, bug, "channel")
+    assert hidden.check_max_pool2d_batches_and_channels in failing_checks(bug)
+
+
+def test_max_pool_rejects_same_padding():
+    def bug(x, pool_size=2, strides=None):
+        strides = strides or pool_size
+        batch, height, width, channels = x.shape
+        out_h, out_w = -(-height // strides), -(-width // strides)
+        pad_h = max((out_h - 1) * strides + pool_size - height, 0)
+        pad_w = max((out_w - 1) * strides + pool_size - width, 0)
+        padded = np.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2),
+                            (pad_w // 2, pad_w - pad_w // 2), (0, 0)),
+                        constant_values=-np.inf)
+        return pool_sliding_window(padded, pool_size, strides)
+
+    assert_fails(hidden.check_max_pool2d_valid_padding, bug, "valid padding")
+    assert_fails(visible.check_max_pool2d_sizes_and_strides, bug, "valid padding")
+    failing = failing_checks(bug)
+    assert hidden.check_max_pool2d_valid_padding in failing
+    assert visible.check_max_pool2d_lecture_table not in failing
+
+
+def test_max_pool_rejects_transposed_output():
+    def bug(x, pool_size=2, strides=None):
+        return np.swapaxes(pool_sliding_window(x, pool_size, strides), 1, 2)
+
+    assert_fails(visible.check_max_pool2d_lecture_table, bug, "swapped")
+    assert failing_checks(bug) == set(NUMERIC_CHECKS)
+
+
+def test_max_pool_rejects_only_divisible_sizes():
+    def bug(x, pool_size=2, strides=None):
+        batch, height, width, channels = x.shape
+        blocks = x.reshape(batch, height // pool_size, pool_size,
+                           width // pool_size, pool_size, channels)
+        return blocks.max(axis=(2, 4))
+
+    failing = failing_checks(bug)
+    assert failing >= {hidden.check_max_pool2d_valid_padding,
+                       visible.check_max_pool2d_sizes_and_strides}
+    assert visible.check_max_pool2d_lecture_table not in failing
+
+
+def test_max_pool_rejects_only_the_first_batch_item():
+    def bug(x, pool_size=2, strides=None):
+        return pool_sliding_window(x[:1], pool_size, strides)
+
+    assert_fails(visible.check_max_pool2d_batch_and_channels, bug, "Only one image")
+    assert hidden.check_max_pool2d_batches_and_channels in failing_checks(bug)
+    assert visible.check_max_pool2d_lecture_table not in failing_checks(bug)
+
+
+def test_max_pool_rejects_ignoring_the_strides_argument():
+    def bug(x, pool_size=2, strides=None):
+        return pool_sliding_window(x, pool_size, pool_size)
+
+    assert failing_checks(bug) == {visible.check_max_pool2d_sizes_and_strides,
+                                   hidden.check_max_pool2d_pool_size_and_strides,
+                                   hidden.check_max_pool2d_negative_values}
+
+
+def test_max_pool_rejects_hard_coded_pool_size_2():
+    def bug(x, pool_size=2, strides=None):
+        return pool_sliding_window(x, 2, strides)
+
+    assert hidden.check_max_pool2d_pool_size_and_strides in failing_checks(bug)
+    assert hidden.check_max_pool2d_valid_padding in failing_checks(bug)
+
+
+def test_max_pool_rejects_channels_first_layout():
+    def bug(x, pool_size=2, strides=None):
+        # treats x as (batch, channels, height, width)
+        strides = strides or pool_size
+        windows = np.lib.stride_tricks.sliding_window_view(
+            x, (pool_size, pool_size), axis=(2, 3))
+        return windows[:, :, ::strides, ::strides].max(axis=(-2, -1))
+
+    assert_fails(visible.check_max_pool2d_batch_and_channels, bug)
+    assert failing_checks(bug) >= {visible.check_max_pool2d_batch_and_channels,
+                                   hidden.check_max_pool2d_batches_and_channels,
+                                   hidden.check_max_pool2d_valid_padding}
+
+
+def test_max_pool_rejects_running_maximum_started_at_zero():
+    def bug(x, pool_size=2, strides=None):
+        return np.maximum(pool_sliding_window(x, pool_size, strides), 0)
+
+    assert failing_checks(bug) >= {hidden.check_max_pool2d_negative_values,
+                                   visible.check_max_pool2d_batch_and_channels}
+    assert_fails(hidden.check_max_pool2d_negative_values, bug, "-inf")
+
+
+def test_max_pool_rejects_rounded_up_output_size():
+    def bug(x, pool_size=2, strides=None):
+        strides = strides or pool_size
+        height, width = x.shape[1], x.shape[2]
+        rows, columns = -(-height // strides), -(-width // strides)
+        return np.stack([np.stack([x[:, i * strides:i * strides + pool_size,
+                                     j * strides:j * strides + pool_size].max(axis=(1, 2))
+                                   for j in range(columns)], axis=1)
+                         for i in range(rows)], axis=1)
+
+    assert hidden.check_max_pool2d_valid_padding in failing_checks(bug)
+
+
+def test_max_pool_rejects_window_one_too_small():
+    def bug(x, pool_size=2, strides=None):
+        strides = strides or pool_size
+        rows = output_size(x.shape[1], pool_size, strides)
+        columns = output_size(x.shape[2], pool_size, strides)
+        return np.stack([np.stack([x[:, i * strides:i * strides + pool_size - 1,
+                                     j * strides:j * strides + pool_size].max(axis=(1, 2))
+                                   for j in range(columns)], axis=1)
+                         for i in range(rows)], axis=1)
+
+    assert failing_checks(bug) == set(NUMERIC_CHECKS)
+
+
+def test_numpy_max_pool_fails_only_model_checks():
+    for check in MODEL_CHECKS:
+        assert_fails(check, pool_sliding_window, "keras.ops")
+
+
+def test_max_pool_model_check_rejects_fixed_batch_size():
+    def bug(x, pool_size=2, strides=None):
+        height, width, channels = x.shape[1], x.shape[2], x.shape[3]
+        blocks = keras.ops.reshape(x, (x.shape[0], height // 2, 2, width // 2, 2, channels))
+        return keras.ops.max(blocks, axis=(2, 4))
+
+    assert_fails(visible.check_max_pool2d_symbolic, bug)
+
+
+LIBRARY_CALLS = {
+    "tf.nn.max_pool2d": ("def max_pool2d(x, pool_size=2, strides=None):\n"
+                         "    return tf.nn.max_pool2d(x, pool_size, strides or pool_size, 'VALID')\n"),
+    "keras.ops.max_pool": ("def max_pool2d(x, pool_size=2, strides=None):\n"
+                           "    return keras.ops.max_pool(x, pool_size, strides)\n"),
+    "layer": ("def max_pool2d(x, pool_size=2, strides=None):\n"
+              "    return keras.layers.MaxPooling2D(pool_size, strides)(x)\n"),
+    "imported layer": ("from keras.layers import MaxPool2D\n"
+                       "def max_pool2d(x, pool_size=2, strides=None):\n"
+                       "    return MaxPool2D(pool_size, strides)(x)\n"),
+    "tf.nn.pool": ("def max_pool2d(x, pool_size=2, strides=None):\n"
+                   "    s = strides or pool_size\n"
+                   "    return tf.nn.pool(x, (pool_size, pool_size), 'MAX', strides=(s, s))\n"),
+    "helper": ("def pool_once(x, p, s):\n"
+               "    return tf.nn.max_pool(x, p, s, 'VALID')\n"
+               "def max_pool2d(x, pool_size=2, strides=None):\n"
+               "    return pool_once(x, pool_size, strides or pool_size)\n"),
+}
+
+
+@pytest.mark.parametrize("source", LIBRARY_CALLS.values(), ids=LIBRARY_CALLS.keys())
+def test_max_pool_rejects_library_call(source):
+    max_pool2d = notebook_function(source)
+    for check in NUMERIC_CHECKS + MODEL_CHECKS:
+        assert_fails(check, max_pool2d, "no credit")
