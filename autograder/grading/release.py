@@ -33,6 +33,8 @@ SOLUTION_STUDENT = "reference_solution"
 STUB_STUDENT = "unchanged_stub"
 # A line shorter than this is too generic ("return x") to prove a leak.
 MIN_DISTINCTIVE_CHARS = 12
+# In shipped library code a single shared line must be this long to count.
+MIN_CODE_LEAK_CHARS = 40
 REGION_MARKERS = {
     "solution": ("### BEGIN SOLUTION", "### END SOLUTION"),
     "hidden test": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
@@ -127,24 +129,42 @@ def secret_lines(source_notebooks):
 def find_leaks(secrets, files):
     """Return `(file, kind, line)` for every secret line found in `files`.
 
+    Released notebooks and text are held to the strict rule: any secret line
+    is a leak. Library code shipped beside them (course_lib) naturally
+    shares short idioms with answers (`return history`, a seeded generator),
+    so there a leak is a long secret line (`MIN_CODE_LEAK_CHARS`) or two
+    secret lines in a row, which is how a copied answer shows up.
+
     Args:
         secrets: From `secret_lines`.
         files: Iterable of `(name, text)` pairs.
     """
     leaks = []
     for name, text in files:
-        present = {line.strip() for line in text.splitlines()}
+        lines = [line.strip() for line in text.splitlines()]
         if name.endswith(".ipynb"):
             try:
                 notebook = nbformat.reads(text, as_version=4)
-                present = {line.strip() for cell in notebook.cells
-                           for line in cell.source.splitlines()}
-                present |= {line.strip() for line in text.splitlines()}
+                lines += [line.strip() for cell in notebook.cells
+                          for line in cell.source.splitlines()]
             except Exception:  # noqa: BLE001 - fall back to the raw text
                 pass
-        for line in sorted(set(secrets) & present):
-            leaks.append((name, secrets[line], line))
+        if name.endswith(".py"):
+            found = code_leaks(secrets, lines)
+        else:
+            found = set(secrets) & set(lines)
+        leaks.extend((name, secrets[line], line) for line in sorted(found))
     return leaks
+
+
+def code_leaks(secrets, lines):
+    """Secret lines in library code: long ones, or two in a row."""
+    code = [line for line in lines if line]
+    found = {line for line in code if line in secrets and len(line) >= MIN_CODE_LEAK_CHARS}
+    for first, second in zip(code, code[1:]):
+        if first in secrets and second in secrets:
+            found.update((first, second))
+    return found
 
 
 def text_files_under(folder):

@@ -130,3 +130,21 @@ def test_check_is_clean_after_release_and_catches_an_edited_stub(released_toy, t
 def test_check_reports_a_missing_release(toy_course_copy, tmp_path):
     root = toy_course_copy(tmp_path / "course")
     assert check_releases(Course(root)) == {"toy": ["missing toy.ipynb"]}
+
+
+def test_library_code_leaks_need_a_long_line_or_two_in_a_row():
+    secrets = {"return history": "solution",
+               "strides = pool_size if strides is None else strides": "solution",
+               "pooled = np.empty(shape)": "solution",
+               "return pooled.max(axis=-1)": "solution"}
+    generic = "def plot(history):\n    return history\n"
+    long_line = "    strides = pool_size if strides is None else strides\n"
+    copied = "    pooled = np.empty(shape)\n\n    return pooled.max(axis=-1)\n"
+    assert find_leaks(secrets, [("course_lib/plots.py", generic)]) == []
+    assert find_leaks(secrets, [("course_lib/a.py", long_line)]) == [
+        ("course_lib/a.py", "solution", "strides = pool_size if strides is None else strides")]
+    assert [line for _, _, line in find_leaks(secrets, [("course_lib/b.py", copied)])] == [
+        "pooled = np.empty(shape)", "return pooled.max(axis=-1)"]
+    # The same generic line in a released notebook or text is a leak.
+    assert find_leaks(secrets, [("README.md", "return history")]) == [
+        ("README.md", "solution", "return history")]
