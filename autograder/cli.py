@@ -190,18 +190,26 @@ def collect(assignment, submissions_zip, roster, course_dir):
 
 @main.command()
 @click.argument("assignment")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once, each in its own kernel and scratch "
+                   "folder (default: the number of CPU cores; 1 grades one at a time).")
 @course_dir_option
-def autograde(assignment, course_dir):
+def autograde(assignment, workers, course_dir):
     """Autograde every collected submission of ASSIGNMENT.
 
     Runs nbgrader autograde once per student, so a broken notebook is reported
-    with its reason and the batch goes on. Ends with: submitted = graded + failed.
+    with its reason and the batch goes on. With several workers the notebooks
+    run side by side in scratch course folders and this process alone writes
+    the grades into the gradebook. Ends with: submitted = graded + failed.
     """
+    import os
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from autograder.grading.autograde import autograde_assignment, show_autograde_report
     from autograder.grading.collect import open_course
 
+    workers = workers or os.cpu_count() or 1
     console = rich_console()
     with workflow_errors():
         course = open_course(course_dir, assignment)
@@ -214,7 +222,8 @@ def autograde(assignment, course_dir):
                                 description=f"autograding {assignment}: {student_id}")
 
             report = autograde_assignment(course, on_start=on_start,
-                                          on_done=lambda result: progress.advance(task))
+                                          on_done=lambda result: progress.advance(task),
+                                          workers=workers)
     show_autograde_report(report, course, console)
 
 

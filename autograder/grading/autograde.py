@@ -6,17 +6,50 @@ reported with its reason and never stops the batch. Every submitted student
 ends up either graded or failed-with-reason; the record
 `downloaded/<assignment>/autograde.json` keeps the verdicts, per-test
 results and reasons for `course export` and `course feedback`.
+
+With `workers > 1` the slow part, running each notebook in a kernel, is
+spread over worker processes, while the course gradebook keeps exactly one
+writer:
+
+1. The parent registers the assignment once in a template course (nbgrader
+   `generate_assignment` from the source, as `course grade` does).
+2. Each worker copies the template and one student's `submitted/` folder
+   into a private scratch course with its own SQLite gradebook and runs
+   nbgrader's `autograde` there, unchanged except that `KeepExecutedCopy`
+   saves every notebook right after the kernel ran it.
+3. The parent, as each worker finishes, runs nbgrader's own `autograde` for
+   that student on the real course, with the execution step replaced by
+   `AdoptExecutedNotebook`, which hands over the notebook the worker ran.
+
+Step 3 is a full nbgrader autograde minus the kernel: nbgrader itself
+creates the student and submission (with its timestamp), zeroes notebooks
+that were not submitted, sanitizes, scores every cell (`SaveAutoGrades`),
+applies late penalties and writes `autograded/<student>/<assignment>/`,
+fails the same way on the same bad input, and our own preprocessors run as
+configured. No gradebook rows are copied or written by hand, so the
+gradebook cannot drift from what a sequential run writes; two processes
+never write one SQLite file, so "database is locked" cannot happen.
 """
 
+import multiprocessing
+import os
 import re
+import shutil
+import tempfile
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+from traitlets.config import Config
 
 from autograder.grading.collect import (AUTOGRADE_RECORD, collected_students,
-                                        ensure_assignment_ready, stderr_to)
+                                        ensure_assignment_ready, ensure_tools_on_path,
+                                        stderr_to)
 from autograder.grading.course import CourseSetupError
 
 GRADED = "graded"
@@ -139,11 +172,28 @@ def test_rows(course, student_id):
     return rows
 
 
-def grade_one(course, api, student_id, late=False):
-    """Autograde one student's submission; never raises for a bad notebook."""
+def grade_one(course, api, student_id, late=False, executed=None):
+    """Autograde one student's submission; never raises for a bad notebook.
+
+    Args:
+        course: A `GradingCourse`.
+        api: Its `NbGraderAPI` (see `adopting_api` for the parallel run).
+        student_id: The student to grade.
+        late: Canvas' late flag.
+        executed: For the parallel run, the worker's outcome
+            `{"success", "log", "error"}`; its failure is the student's.
+
+    Returns:
+        A `StudentResult`.
+    """
     folder = course.root / "submitted" / student_id / course.assignment
     reason, notes = precheck(folder, course.released_notebooks())
     outcome = api.autograde(course.assignment, student_id, force=True, create=True)
+    if executed is not None and not executed["success"]:
+        # The worker ran the real thing; its failure (a kernel-side error)
+        # is the one to report, whatever the bookkeeping run made of it.
+        outcome = {"success": False, "log": executed.get("log", ""),
+                   "error": executed.get("error", "")}
     _, max_score = gradebook_score(course, student_id)
     max_score = max_score if max_score is not None else assignment_max_score(course)
     if not outcome["success"]:
@@ -154,18 +204,230 @@ def grade_one(course, api, student_id, late=False):
     return StudentResult(student_id, GRADED, score or 0.0, max_score, "", late, tests, notes)
 
 
-def autograde_assignment(course, on_start=None, on_done=None):
+# --------------------------------------------------------------------------
+# Parallel grading: workers execute, the parent records
+# --------------------------------------------------------------------------
+
+def default_workers():
+    """How many submissions to grade at once by default: the CPU count."""
+    return os.cpu_count() or 1
+
+
+def executed_path(folder, resources):
+    info = resources["nbgrader"]
+    return Path(folder) / info["student"] / f"{info['notebook']}.ipynb"
+
+
+class KeepExecutedCopy(NbGraderPreprocessor):
+    """Save the notebook as the kernel left it (worker side).
+
+    Placed right after the execution step of a worker's autograde pipeline,
+    it writes `<folder>/<student>/<notebook>.ipynb`, outside nbgrader's
+    `autograded/` (which nbgrader deletes when a later step fails).
+    """
+
+    folder = Unicode("", help="Where executed notebooks are kept.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        path = executed_path(self.folder, resources)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(nbformat.writes(nb), encoding="utf-8")
+        return nb, resources
+
+
+class AdoptExecutedNotebook(NbGraderPreprocessor):
+    """Stand in for the execution step with a worker's executed notebook.
+
+    The notebook it receives is the parent's own sanitized copy of the
+    submission; the worker sanitized the same file with the same gradebook
+    sources, so their cells must match, which is checked before the
+    worker's copy (outputs included) is handed on to nbgrader's scoring.
+    """
+
+    folder = Unicode("", help="Where the workers left executed notebooks.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        path = executed_path(self.folder, resources)
+        if not path.is_file():
+            raise RuntimeError(f"{path.name} was not executed: its grading process "
+                               "stopped before the kernel ran it (see the log)")
+        executed = nbformat.read(str(path), as_version=4)
+        if [cell.source for cell in executed.cells] != [cell.source for cell in nb.cells]:
+            raise RuntimeError(f"the executed copy of {path.name} does not match the "
+                               "submission; grade this student with --workers 1")
+        return executed, resources
+
+
+def is_execution(preprocessor):
+    return isinstance(preprocessor, type) and issubclass(preprocessor, ExecutePreprocessor)
+
+
+def split_pipeline(pipeline):
+    """`(before, after)`: the autograde pipeline around its execution step.
+
+    Raises:
+        CourseSetupError: the pipeline has no execution step.
+    """
+    positions = [index for index, step in enumerate(pipeline) if is_execution(step)]
+    if not positions:
+        raise CourseSetupError("the autograde pipeline has no execution step; grade with "
+                               "--workers 1.")
+    return list(pipeline[:positions[0]]), list(pipeline[positions[-1] + 1:])
+
+
+def adopting_api(course, executed_folder):
+    """The parent's `NbGraderAPI`: nbgrader's autograde with adopted execution."""
+    before, after = split_pipeline(course.config.Autograde.autograde_preprocessors)
+    extra = Config()
+    extra.Autograde.autograde_preprocessors = before + [AdoptExecutedNotebook] + after
+    extra.AdoptExecutedNotebook.folder = str(executed_folder)
+    return course.api(extra)
+
+
+def build_template(course, template):
+    """A scratch course with the assignment generated into its own gradebook."""
+    from nbgrader.apps import NbGraderAPI
+
+    from autograder.grading.config import SOURCE_DIRECTORY, make_config
+
+    shutil.copytree(course.source_folder, template / SOURCE_DIRECTORY / course.assignment)
+    with stderr_to(template / "generate.log"):
+        generated = NbGraderAPI(config=make_config(template)).generate_assignment(
+            course.assignment)
+    if not generated["success"]:
+        raise CourseSetupError(f"nbgrader could not generate {course.assignment!r} for "
+                               f"parallel grading:\n{generated.get('error', '')}")
+
+
+def limit_threads(threads):
+    """Worker start-up: keep each kernel to its share of the CPU cores."""
+    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(name, str(threads))
+
+
+def execute_submission(template, scratch, submitted, assignment, student_id,
+                       executed_folder, hidden_paths):
+    """Worker: autograde one student in a private scratch course.
+
+    Returns:
+        `{"success", "log", "error", "stderr"}` of nbgrader's run; the
+        executed notebooks are left in `executed_folder/<student>/`.
+    """
+    from nbgrader.apps import NbGraderAPI
+
+    from autograder.grading.config import make_config
+
+    ensure_tools_on_path()
+    scratch = Path(scratch)
+    shutil.copytree(template, scratch)
+    shutil.copytree(submitted, scratch / "submitted" / student_id / assignment)
+    config = make_config(scratch)
+    pipeline = list(config.Autograde.autograde_preprocessors)
+    before, after = split_pipeline(pipeline)
+    config.Autograde.autograde_preprocessors = (
+        pipeline[:len(pipeline) - len(after)] + [KeepExecutedCopy] + after)
+    config.KeepExecutedCopy.folder = str(executed_folder)
+    if "hidden_paths" in config.SandboxKernelManager:
+        # The kernel must not see the real course either (solutions, gradebook).
+        config.SandboxKernelManager.hidden_paths = sorted(
+            set(config.SandboxKernelManager.hidden_paths) | set(hidden_paths))
+    log_path = scratch / "autograde.log"
+    try:
+        with stderr_to(log_path):
+            outcome = NbGraderAPI(config=config).autograde(
+                assignment, student_id, force=True, create=True)
+    except Exception as error:  # noqa: BLE001 - reported as this student's failure
+        outcome = {"success": False, "log": "", "error": f"{type(error).__name__}: {error}"}
+    return {"success": bool(outcome["success"]), "log": outcome.get("log", ""),
+            "error": outcome.get("error", ""),
+            "stderr": log_path.read_text(errors="replace") if log_path.is_file() else ""}
+
+
+def worker_failure(error):
+    """The outcome of a worker process that could not report one itself."""
+    return {"success": False, "log": "", "stderr": "",
+            "error": f"grading process stopped: {type(error).__name__}: {error}"}
+
+
+def grade_in_parallel(course, students, collected, log_path, workers,
+                      on_start=None, on_done=None):
+    """Grade `students` with `workers` processes; the parent alone writes the gradebook."""
+    batch = Path(tempfile.mkdtemp(prefix="course-grade-batch-"))  # hidden from kernels
+    results = {}
+    try:
+        template = batch / "template"
+        build_template(course, template)
+        executed = batch / "executed"
+        api = adopting_api(course, executed)
+        hidden = list(course.config.SandboxKernelManager.get("hidden_paths", []))
+        threads = max(1, default_workers() // workers)
+        context = multiprocessing.get_context("spawn")
+        waiting = list(enumerate(students))
+        running = {}
+
+        def record(student_id, outcome):
+            late = bool(collected.get(student_id, {}).get("late", False))
+            log.write(f"\n=== {student_id} ===\n{outcome.get('stderr', '')}")
+            log.flush()
+            try:
+                result = grade_one(course, api, student_id, late, executed=outcome)
+            except Exception as error:  # noqa: BLE001 - one student never stops the batch
+                result = StudentResult(student_id, FAILED, 0.0, 0.0,
+                                       f"{type(error).__name__}: {error}"[:300], late)
+            results[student_id] = result
+            if on_done:
+                on_done(result)
+
+        with stderr_to(log_path) as log, ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=limit_threads,
+                initargs=(threads,)) as pool:
+            while waiting or running:
+                while waiting and len(running) < workers:
+                    index, student_id = waiting.pop(0)
+                    if on_start:
+                        on_start(student_id, index, len(students))
+                    try:
+                        future = pool.submit(
+                            execute_submission, str(template),
+                            str(batch / "scratch" / student_id),
+                            str(course.root / "submitted" / student_id / course.assignment),
+                            course.assignment, student_id, str(executed), hidden)
+                    except Exception as error:  # noqa: BLE001 - e.g. a broken pool
+                        record(student_id, worker_failure(error))
+                        continue
+                    running[future] = student_id
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    student_id = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as error:  # noqa: BLE001 - e.g. a worker killed
+                        outcome = worker_failure(error)
+                    record(student_id, outcome)
+    finally:
+        shutil.rmtree(batch, ignore_errors=True)
+    return [results[student_id] for student_id in students]
+
+
+def autograde_assignment(course, on_start=None, on_done=None, workers=1):
     """Autograde every submission in `submitted/*/<assignment>/`.
 
     Args:
         course: A `GradingCourse`.
         on_start: Optional callback `(student_id, index, total)` before each.
         on_done: Optional callback `(StudentResult)` after each.
+        workers: Submissions graded at once. 1 grades one after the other in
+            this process; more run the kernels in worker processes and
+            record the grades here (see the module docstring). Either way
+            the gradebook ends up the same.
 
     Returns:
         An `AutogradeReport` (graded + failed == submitted, always).
 
     Raises:
+        ValueError: `workers` is not a whole number of at least 1.
         CourseSetupError: nothing collected, or the assignment cannot be set up.
 
     Example:
@@ -174,6 +436,9 @@ def autograde_assignment(course, on_start=None, on_done=None):
     >>> len(report.graded) + len(report.failed)  # doctest: +SKIP
     12
     """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers={workers!r} must be a whole number of at least 1 "
+                         "(1 grades one submission at a time).")
     students = course.submitted_students()
     if not students:
         raise CourseSetupError(
@@ -181,10 +446,26 @@ def autograde_assignment(course, on_start=None, on_done=None):
             f"Run `course collect {course.assignment} <canvas zip>` first.")
     ensure_assignment_ready(course)
     collected = collected_students(course)
-    api = course.api()
     log_path = course.working_folder / "autograde.log"
     if log_path.exists():
         log_path.unlink()
+    if min(workers, len(students)) > 1:
+        results = grade_in_parallel(course, students, collected, log_path,
+                                    min(workers, len(students)), on_start, on_done)
+    else:
+        results = grade_sequentially(course, students, collected, log_path, on_start, on_done)
+    if len(results) != len(students):  # pragma: no cover - guarded by construction
+        raise CourseSetupError("autograde lost track of a submission; see " + str(log_path))
+    report = AutogradeReport(course.assignment, results, log_path=log_path)
+    record = {"assignment": course.assignment,
+              "students": {result.student_id: asdict(result) for result in results}}
+    report.record_path = course.write_record(AUTOGRADE_RECORD, record)
+    return report
+
+
+def grade_sequentially(course, students, collected, log_path, on_start=None, on_done=None):
+    """Grade `students` one after the other with one `NbGraderAPI`."""
+    api = course.api()
     results = []
     for index, student_id in enumerate(students):
         if on_start:
@@ -201,13 +482,7 @@ def autograde_assignment(course, on_start=None, on_done=None):
         results.append(result)
         if on_done:
             on_done(result)
-    if len(results) != len(students):  # pragma: no cover - guarded by construction
-        raise CourseSetupError("autograde lost track of a submission; see " + str(log_path))
-    report = AutogradeReport(course.assignment, results, log_path=log_path)
-    record = {"assignment": course.assignment,
-              "students": {result.student_id: asdict(result) for result in results}}
-    report.record_path = course.write_record(AUTOGRADE_RECORD, record)
-    return report
+    return results
 
 
 def autograde_record(course):

@@ -1,0 +1,188 @@
+"""Time autograding a fabricated class, stock nbgrader against `course autograde`.
+
+    python benchmarks/grade_class.py --students 3 --assignment project1
+
+Builds a scratch course from `solutions/<assignment>/`, fabricates a class of
+N students who answered every task (from the solution, through
+`autograder.grading.classroom`), collects it as a Canvas zip, then grades the
+same class once per method in its own copy of the course:
+
+- floor: the solution notebooks executed once with nbclient (no nbgrader);
+- nbgrader: stock `nbgrader autograde` over the course folder (sequential);
+- course --workers 1: `course autograde` one submission at a time;
+- course default: `course autograde` with its default workers (CPU cores);
+- course --workers 2.
+
+It prints the class wall time, seconds per submission and the ratios, and
+checks that every `course autograde` run wrote the same scores.
+Slow by nature: it is kept out of the test suite.
+"""
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+TOOLS = Path(sys.executable).parent
+STOCK_CONFIG = """c = get_config()
+c.CourseDirectory.course_id = "biof510"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.db_url = "sqlite:///{database}"
+c.ExecutePreprocessor.timeout = 300
+"""
+
+
+def fabricate_course(root, assignment, students):
+    """A collected course: released assignment, N full-answer submissions."""
+    from autograder.grading import classroom
+    from autograder.grading.collect import (collect_submissions, ensure_assignment_ready,
+                                            open_course, stderr_to)
+
+    source = REPOSITORY / "solutions" / assignment
+    if not any(source.glob("*.ipynb")):
+        known = sorted(path.name for path in (REPOSITORY / "solutions").iterdir()
+                       if path.is_dir())
+        raise SystemExit(f"no notebooks in {source}; choose one of: {', '.join(known)}")
+    shutil.copytree(source, root / "solutions" / assignment)
+    course = open_course(root, assignment)
+    with stderr_to(root / "setup.log"):
+        ensure_assignment_ready(course)
+    model = classroom.standard_class(course.source_folder, course.release_folder)[0]
+    classmates = [classroom.Classmate(f"Student{index:03d}, Test", str(50000 + index),
+                                      "Section A", model.story, model.uploads,
+                                      expected=model.expected)
+                  for index in range(students)]
+    zip_path = classroom.write_submissions_zip(root.parent / "submissions.zip", classmates)
+    with stderr_to(root / "setup.log"):
+        report = collect_submissions(course, zip_path)
+    if len(report.collected) != students:
+        raise SystemExit(f"collected {len(report.collected)} of {students} submissions")
+    return course
+
+
+def timed(command, cwd, log_path):
+    """Run a command, its output to a log; return seconds (exit on failure)."""
+    start = time.perf_counter()
+    with open(log_path, "w") as log:
+        done = subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "COLUMNS": "200"})
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(map(str, command))} failed; see {log_path}")
+    return seconds
+
+
+def floor_seconds(course, log_path):
+    """Seconds to execute the solution notebooks once with nbclient."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from autograder.grading.collect import stderr_to
+    from autograder.grading.config import ensure_environment
+
+    ensure_environment()
+    total = 0.0
+    for path in sorted(course.source_folder.glob("*.ipynb")):
+        notebook = nbformat.read(str(path), as_version=4)
+        start = time.perf_counter()
+        with stderr_to(log_path):
+            NotebookClient(notebook, timeout=300, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+        total += time.perf_counter() - start
+    return total
+
+
+def scores(root, assignment):
+    """Student id -> total auto score in a course's gradebook."""
+    query = ("SELECT s.student_id, SUM(COALESCE(g.auto_score, 0)) FROM grade g "
+             "JOIN submitted_notebook n ON n.id = g.notebook_id "
+             "JOIN submitted_assignment s ON s.id = n.assignment_id "
+             "JOIN assignment a ON a.id = s.assignment_id WHERE a.name = ? "
+             "GROUP BY s.student_id")
+    with sqlite3.connect(root / "gradebook.db") as connection:
+        return dict(sorted(connection.execute(query, (assignment,)).fetchall()))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--students", type=int, default=3, help="class size (default 3)")
+    parser.add_argument("--assignment", default="project1", help="assignment in solutions/")
+    parser.add_argument("--directory", help="work folder (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    options = parser.parse_args(argv)
+    if options.students < 1:
+        parser.error("--students must be at least 1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    work = Path(options.directory or tempfile.mkdtemp(prefix="grade-class-")).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    assignment, students = options.assignment, options.students
+    cores = os.cpu_count() or 1
+    try:
+        print(f"fabricating {students} submissions of {assignment} in {work} ...", flush=True)
+        course = fabricate_course(work / "collected", assignment, students)
+        runs = [("nbgrader autograde (stock)", "stock", None),
+                ("course autograde --workers 1", "workers1", 1),
+                (f"course autograde (default: {cores} workers"
+                 + (" = --workers 2)" if cores == 2 else ")"), "default", None)]
+        if cores != 2:
+            runs.append(("course autograde --workers 2", "workers2", 2))
+        rows = []
+        floor = floor_seconds(course, work / "floor.log")
+        print(f"floor: solution executed once in {floor:.1f} s", flush=True)
+        graded = {}
+        for label, name, workers in runs:
+            root = work / name
+            shutil.copytree(course.root, root)
+            if name == "stock":
+                (root / "gradebook.db").unlink()
+                (root / "nbgrader_config.py").write_text(
+                    STOCK_CONFIG.format(database=root / "gradebook.db"))
+                command = [TOOLS / "nbgrader", "generate_assignment", assignment, "--force"]
+                timed(command, root, work / f"{name}-generate.log")
+                command = [TOOLS / "nbgrader", "autograde", assignment, "--force", "--create"]
+            else:
+                command = [TOOLS / "course", "autograde", assignment, "--course-dir", root]
+                if workers:
+                    command += ["--workers", str(workers)]
+            print(f"{label} ...", flush=True)
+            seconds = timed(command, root, work / f"{name}.log")
+            graded[label] = scores(root, assignment)
+            rows.append((label, seconds))
+            print(f"  {seconds:.1f} s", flush=True)
+        stock = rows[0][1]
+        print()
+        print(f"{assignment}, {students} submissions, {cores} CPU cores")
+        header = (f"{'method':<48} {'class wall s':>12} {'s / submission':>15} "
+                  f"{'vs nbgrader':>12} {'vs floor':>9}")
+        print(header)
+        print("-" * len(header))
+        print(f"{'floor: solution run once (nbclient)':<48} {'':>12} {floor:>15.1f} "
+              f"{'':>12} {1.0:>8.2f}x")
+        for label, seconds in rows:
+            per = seconds / students
+            print(f"{label:<48} {seconds:>12.1f} {per:>15.1f} {stock / seconds:>11.2f}x "
+                  f"{per / floor:>8.2f}x")
+        course_scores = [graded[label] for label, _ in rows[1:]]
+        same = all(table == course_scores[0] for table in course_scores)
+        print(f"\nvs nbgrader: stock time / this time (above 1 is faster). vs floor: "
+              f"seconds per submission / one plain run of the solution.")
+        print(f"course autograde runs wrote identical scores: {'yes' if same else 'NO'} "
+              f"{course_scores[0]}")
+        print(f"stock nbgrader scores: {graded[rows[0][0]]}")
+        return 0 if same else 1
+    finally:
+        if options.keep or options.directory:
+            print(f"work folder kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
