@@ -11,9 +11,26 @@ import numpy as np
 from course_lib.checks.core import call_student, expect_shape, fail, short, to_numpy
 from course_lib.checks.cross_entropy import (CROSS_ENTROPY_HINT,
                                              CROSS_ENTROPY_LIBRARY_ROUTINES,
-                                             EPSILON, expect_cross_entropy,
-                                             reference_cross_entropy)
-from course_lib.checks.relu import forbid_library_routines
+                                             EPSILON, expect_cross_entropy)
+from course_lib.checks.library_calls import forbid_library_routines
+
+
+def reference_cross_entropy(y_true, y_pred):
+    """The contract in float64 NumPy, checked against Keras' losses.
+
+    Example:
+
+    >>> reference_cross_entropy(np.array([[0., 1., 0.]]),
+    ...                         np.array([[0.2, 0.73, 0.07]])).round(4)
+    array([0.3147])
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    probabilities = np.clip(np.asarray(y_pred, dtype=np.float64),
+                            EPSILON, 1 - EPSILON)
+    if y_true.ndim == 1:
+        return -(y_true * np.log(probabilities)
+                 + (1 - y_true) * np.log(1 - probabilities))
+    return -np.sum(y_true * np.log(probabilities), axis=-1)
 
 
 def _probabilities(generator, num_samples, num_classes, dtype):

@@ -4,9 +4,30 @@ import numpy as np
 
 from course_lib.checks.dense import (COUNT_LIBRARY_ROUTINES, DENSE_LIBRARY_ROUTINES,
                                      expect_dense_layer, expect_hidden_layer_weights,
-                                     expect_parameter_count, expect_predicted_labels,
-                                     reference_parameter_count)
-from course_lib.checks.relu import forbid_library_routines
+                                     expect_parameter_count, expect_predicted_labels)
+from course_lib.checks.library_calls import forbid_library_routines
+
+
+def reference_parameter_count(input_dim, hidden_units, num_classes):
+    """Weights plus biases of a dense network: sum of (inputs + 1) * units.
+
+    Example:
+
+    >>> reference_parameter_count(4, (5,), 3)
+    43
+    """
+    widths = [input_dim, *hidden_units, num_classes]
+    return sum((inputs + 1) * units for inputs, units in zip(widths, widths[1:]))
+
+
+def first_dense_layer(model):
+    """The first `keras.layers.Dense` layer of `model` (the first hidden layer)."""
+    import keras
+
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            return layer
+    raise ValueError("the model has no Dense layer")
 
 
 def check_dense_layer_matches_keras(dense_layer):
@@ -19,7 +40,7 @@ def check_dense_layer_matches_keras(dense_layer):
     import keras
 
     forbid_library_routines(dense_layer, DENSE_LIBRARY_ROUTINES, "dense_layer",
-                            "Use a matrix product: x @ kernel + bias.")
+                            "Use a matrix product of x and kernel, then add the bias.")
     generator = np.random.default_rng(5)
     for batch, inputs, units in [(4, 6, 3), (1, 2, 5), (7, 1, 1), (3, 4, 4)]:
         x = generator.normal(size=(batch, inputs)).astype(np.float32)
@@ -31,7 +52,7 @@ def check_dense_layer_matches_keras(dense_layer):
         keras_output = keras.ops.convert_to_numpy(layer(x))
         if not np.allclose(keras_output, x @ kernel + bias, atol=1e-5):
             raise RuntimeError("keras.layers.Dense disagrees with x @ kernel + bias")
-        expect_dense_layer(dense_layer, x, kernel, bias,
+        expect_dense_layer(dense_layer, x, kernel, bias, keras_output,
                            f"dense_layer(x, kernel, bias) for x of shape {x.shape}, "
                            f"kernel {kernel.shape}, bias {bias.shape}")
 
@@ -62,7 +83,6 @@ def check_hidden_layer_weights_any_model(hidden_layer_weights):
 
     Example:
 
-    >>> from course_lib.checks.dense import first_dense_layer
     >>> check_hidden_layer_weights_any_model(
     ...     lambda model: tuple(first_dense_layer(model).get_weights()))
     """
@@ -74,6 +94,8 @@ def check_hidden_layer_weights_any_model(hidden_layer_weights):
             (dict(input_shape=6, num_classes=2, hidden_units=(3,),
                   activation="tanh"), "make_mlp(6, 2, (3,), activation='tanh')")]:
         model = make_mlp(**arguments)
+        if model.get_layer("dense_1") is not first_dense_layer(model):
+            raise RuntimeError("make_mlp no longer names its first hidden layer dense_1")
         expect_hidden_layer_weights(hidden_layer_weights, model,
                                     f"hidden_layer_weights({described})")
 
@@ -92,5 +114,6 @@ def check_predict_labels_any_shape(predict_labels):
              generator.dirichlet(np.ones(7), size=30)]
     for probabilities in cases:
         expect_predicted_labels(predict_labels, probabilities,
+                                np.argmax(probabilities, axis=1),
                                 f"predict_labels(probabilities) for shape "
                                 f"{probabilities.shape}")

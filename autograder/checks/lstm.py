@@ -10,7 +10,7 @@ use, so the message names the faulty part.
 
 import numpy as np
 
-from course_lib.checks.core import forbid_library_calls
+from course_lib.checks.library_calls import forbid_library_routines
 from course_lib.checks.lstm import (FLOAT32_TOLERANCE, FORBIDDEN_NAMES,
                                     compare_forward_with_keras,
                                     compare_step_with_keras,
@@ -51,8 +51,8 @@ def check_lstm_step_matches_keras(lstm_step):
     Raises:
         CheckFailure: Naming the faulty part when it can be localised.
     """
-    forbid_library_calls(lstm_step, FORBIDDEN_NAMES, "lstm_step",
-                         "Write the step with NumPy.")
+    forbid_library_routines(lstm_step, FORBIDDEN_NAMES, "lstm_step",
+                            "Write the step with NumPy.")
     rng = np.random.default_rng(31)
     for batch, features, units, scale in STEP_CASES:
         kernel, recurrent_kernel, bias = random_lstm_weights(
@@ -84,8 +84,8 @@ def check_lstm_forward_matches_keras(lstm_forward):
     Raises:
         CheckFailure: Naming the faulty part when it can be localised.
     """
-    forbid_library_calls(lstm_forward, FORBIDDEN_NAMES, "lstm_forward",
-                         "Loop over time and call your lstm_step.")
+    forbid_library_routines(lstm_forward, FORBIDDEN_NAMES, "lstm_forward",
+                            "Loop over time and call your lstm_step.")
     rng = np.random.default_rng(47)
     for batch, time, features, units, scale in FORWARD_CASES:
         kernel, recurrent_kernel, bias = random_lstm_weights(

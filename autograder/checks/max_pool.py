@@ -9,9 +9,32 @@ values, pool sizes 2 and 3, explicit strides, and use inside a model.
 import numpy as np
 
 from course_lib.checks.core import call_student, fail, short
-from course_lib.checks.max_pool import (MAX_POOL_HINT, MAX_POOL_LIBRARY_ROUTINES,
-                                        expect_max_pool, reference_max_pool2d)
-from course_lib.checks.relu import forbid_library_routines, report_model_crash
+from course_lib.checks.max_pool import (LECTURE_TABLE, MAX_POOL_HINT,
+                                        MAX_POOL_LIBRARY_ROUTINES, expect_max_pool)
+from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+
+
+def reference_max_pool2d(x, pool_size=2, strides=None):
+    """Channels-last max pooling with valid padding, in plain NumPy loops.
+
+    Example:
+
+    >>> reference_max_pool2d(LECTURE_TABLE[None, :, :, None])[0, :, :, 0]
+    array([[ 20.,  30.],
+           [112.,  37.]], dtype=float32)
+    """
+    strides = pool_size if strides is None else strides
+    x = np.asarray(x)
+    batch, height, width, channels = x.shape
+    out_height = (height - pool_size) // strides + 1
+    out_width = (width - pool_size) // strides + 1
+    pooled = np.empty((batch, out_height, out_width, channels), dtype=x.dtype)
+    for row in range(out_height):
+        for column in range(out_width):
+            top, left = row * strides, column * strides
+            window = x[:, top:top + pool_size, left:left + pool_size, :]
+            pooled[:, row, column, :] = window.max(axis=(1, 2))
+    return pooled
 
 
 def _keras_max_pool(x, pool_size, strides):

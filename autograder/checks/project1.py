@@ -18,8 +18,8 @@ from course_lib.checks.core import call_student, fail
 from course_lib.checks.cross_entropy import (CROSS_ENTROPY_HINT,
                                              CROSS_ENTROPY_LIBRARY_ROUTINES)
 from course_lib.checks.max_pool import MAX_POOL_HINT, MAX_POOL_LIBRARY_ROUTINES
-from course_lib.checks.relu import (RELU_HINT, RELU_LIBRARY_ROUTINES,
-                                    forbid_library_routines, report_model_crash)
+from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES
 
 MIN_TEST_ACCURACY = 0.90
 EPOCHS = 3
@@ -126,7 +126,7 @@ def check_project1_cnn(relu, max_pool2d, cross_entropy):
     Example:
 
     >>> import keras
-    >>> from course_lib.checks.max_pool import reference_max_pool2d
+    >>> from autograder.checks.max_pool import reference_max_pool2d
     >>> def relu(x):
     ...     return keras.ops.maximum(x, 0.0)
     >>> def max_pool2d(x, pool_size=2, strides=None):

@@ -10,9 +10,8 @@ into floats, and both are right. Zero's sign is not graded either
 import numpy as np
 
 from course_lib.checks.core import call_student, fail, short
-from course_lib.checks.relu import (RELU_HINT, RELU_LIBRARY_ROUTINES,
-                                    expect_relu, forbid_library_routines,
-                                    report_model_crash)
+from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES, expect_relu
 
 
 def _cases():
@@ -47,7 +46,8 @@ def check_relu_matches_keras(relu):
         expected = keras.ops.convert_to_numpy(keras.activations.relu(x))
         if not np.array_equal(expected, np.maximum(x, 0)):  # guards the reference
             raise RuntimeError("keras.activations.relu disagrees with np.maximum")
-        expect_relu(relu, x, f"relu(x) for {description} x = {short(x)}")
+        expect_relu(relu, x, np.maximum(x, 0),
+                    f"relu(x) for {description} x = {short(x)}")
 
 
 def check_relu_input_unchanged(relu):

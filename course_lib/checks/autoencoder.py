@@ -7,8 +7,7 @@ The student writes a builder
 that returns two `keras.Model`s built on the same layers: `autoencoder`
 maps `(batch, input_dim)` to a reconstruction of the same shape, `encoder`
 maps `(batch, input_dim)` to the `(batch, latent_dim)` code at the
-bottleneck. The builder may call `course_lib.builders.make_autoencoder` or
-stack the layers by hand.
+bottleneck.
 
 These checks look at structure only (shapes, the bottleneck, shared
 weights) and run in a fraction of a second. Whether the model actually
@@ -49,8 +48,7 @@ def build_models(build_autoencoder, input_dim, latent_dim):
         if not isinstance(model, keras.Model):
             fail(f"{call} returned a {type(model).__name__} as the {name}",
                  "a keras.Model",
-                 "Build both with keras.Model(inputs, outputs) (or "
-                 "make_autoencoder).")
+                 "Build both with keras.Model(inputs, outputs).")
     return autoencoder, encoder
 
 
@@ -87,10 +85,12 @@ def check_autoencoder_structure(build_autoencoder, cases=STRUCTURE_CASES):
 
     Example:
 
-    >>> from course_lib.builders import make_autoencoder
-    >>> check_autoencoder_structure(
-    ...     lambda input_dim, latent_dim: make_autoencoder(input_dim,
-    ...                                                    latent_dim))
+    >>> from course_lib.checks.core import CheckFailure
+    >>> try:
+    ...     check_autoencoder_structure(lambda input_dim, latent_dim: None)
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)
+    a pair (autoencoder, encoder)
     """
     rng = np.random.default_rng(0)
     for input_dim, latent_dim in cases:
@@ -165,8 +165,12 @@ def check_autoencoder_shares_weights(build_autoencoder):
 
     Example:
 
-    >>> from course_lib.builders import make_autoencoder
-    >>> check_autoencoder_shares_weights(make_autoencoder)
+    >>> from course_lib.checks.core import CheckFailure
+    >>> try:
+    ...     check_autoencoder_shares_weights(lambda input_dim, latent_dim: (1, 2))
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)
+    a keras.Model
     """
     input_dim, latent_dim = STRUCTURE_CASES[0]
     call = f"build_autoencoder(input_dim={input_dim}, latent_dim={latent_dim})"

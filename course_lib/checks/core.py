@@ -8,9 +8,6 @@ a hint on how to fix it. nbgrader test cells and the pytest suites in
 source of truth for every verdict.
 """
 
-import builtins
-import types
-
 import numpy as np
 
 
@@ -79,15 +76,41 @@ def to_numpy(value):
                  f"Return a NumPy array or a Keras tensor ({error}).")
 
 
-def short(array, max_items=8):
-    """Render an array compactly for a failure message."""
+def short(array, max_items=8, max_chars=160):
+    """Render an array compactly for a failure message.
+
+    An array of at most `max_items` values is shown in full. A longer one is
+    summarised on its total size, whatever its number of dimensions: 1-D and
+    2-D arrays show the first and last few entries of every axis; an array
+    of three or more dimensions shows one entry at each end of every axis,
+    or, when even that is longer than `max_chars`, its shape, its first
+    values and its range. So a 4-D batch of images whose axes are all short
+    still fits on one line.
+
+    Example:
+
+    >>> short(np.arange(4.0))
+    '[0., 1., 2., 3.]'
+    >>> short(np.zeros((2, 2, 2, 2, 2, 2)))
+    'array of shape (2, 2, 2, 2, 2, 2): [0., 0., 0., ...], min 0, max 0'
+    """
     array = np.asarray(array)
     if array.ndim == 0:
         return repr(array.item())
+    edge_items = 3 if array.ndim <= 2 else 1
     with np.printoptions(precision=4, suppress=True, threshold=max_items,
-                         edgeitems=3, linewidth=120):
-        text = np.array2string(array, separator=", ")
-    return " ".join(text.split())
+                         edgeitems=edge_items, linewidth=120):
+        text = " ".join(np.array2string(array, separator=", ").split())
+        if array.ndim <= 2 or array.size <= max_items or len(text) <= max_chars:
+            return text
+        first = np.array2string(array.reshape(-1)[:3], separator=", ")
+    summary = f"array of shape {array.shape}: {first[:-1]}, ...]"
+    if np.issubdtype(array.dtype, np.number) and not np.issubdtype(
+            array.dtype, np.complexfloating):
+        with np.errstate(invalid="ignore"):
+            summary += (f", min {np.nanmin(array).item():.4g}, "
+                        f"max {np.nanmax(array).item():.4g}")
+    return summary
 
 
 def expect_shape(actual, expected_shape, call, hint=""):
@@ -129,62 +152,24 @@ def expect_close(actual, expected, call, hint="", atol=1e-6, rtol=1e-6,
     return actual
 
 
-def referenced_names(function):
-    """Every global and attribute name a function's code refers to.
-
-    Nested functions, lambdas and comprehensions are searched too. Used to
-    detect a student calling the library routine they were asked to write.
-    """
-    names = set()
-    pending = [function.__code__]
-    while pending:
-        code = pending.pop()
-        names.update(code.co_names)
-        pending.extend(const for const in code.co_consts
-                       if isinstance(const, types.CodeType))
-    return names
-
-
-def forbid_library_calls(function, forbidden, what, hint):
-    """Fail when `function` relies on a library routine it should reimplement.
-
-    Both direct attribute use (`tf.nn.relu`, `keras.ops.relu`) and aliases bound
-    in the notebook (`from keras.ops import relu as r`) are caught: a name is
-    forbidden when it appears in `forbidden` or when the global it refers to
-    is one of the forbidden objects.
-
-    Args:
-        function: The student's function.
-        forbidden: Names of the routines that may not be used, e.g.
-            `{"relu", "max_pool"}`.
-        what: Human description of the task, e.g. "relu".
-        hint: How to do it by hand instead.
-    """
-    if not callable(function) or not hasattr(function, "__code__"):
-        return
-    used = set()
-    function_globals = getattr(function, "__globals__", {})
-    for name in referenced_names(function):
-        if name in forbidden:
-            used.add(name)
-            continue
-        bound = function_globals.get(name, getattr(builtins, name, None))
-        bound_name = getattr(bound, "__name__", None)
-        module = getattr(bound, "__module__", "") or ""
-        if bound_name in forbidden and not module.startswith("__main__"):
-            used.add(f"{name} (= {module}.{bound_name})")
-    if used:
-        fail(f"your {what} calls the library routine(s) {sorted(used)}",
-             f"your own implementation of {what} (no credit for calling the "
-             "library version)",
-             hint)
-
-
 def call_student(function, *args, call="", **kwargs):
     """Call a student's function, turning a crash into a readable failure.
 
-    `NotImplementedError` (an unfinished stub) and any other exception become
-    a `CheckFailure` that names the call and the original error.
+    A bare `NotImplementedError()` (the unfinished stub nbgrader leaves)
+    asks the student to replace that line. Any other exception, including a
+    `NotImplementedError` that carries a message (TensorFlow raises one when
+    NumPy code meets a symbolic tensor), becomes a `CheckFailure` that names
+    the call and shows the original error.
+
+    Example:
+
+    >>> def relu(x):
+    ...     raise NotImplementedError()
+    >>> try:
+    ...     call_student(relu, 1.0, call="relu(1.0)")
+    ... except CheckFailure as failure:
+    ...     print(failure.hint)
+    Replace the `raise NotImplementedError()` line with your code.
     """
     if not callable(function):
         fail(f"{call or 'the answer'} is {type(function).__name__}, not a "
@@ -193,11 +178,14 @@ def call_student(function, *args, call="", **kwargs):
         return function(*args, **kwargs)
     except CheckFailure:
         raise
-    except NotImplementedError:
-        fail(f"{call or function.__name__} raised NotImplementedError",
-             "a result", "Replace the `raise NotImplementedError()` line "
-             "with your code.")
     except Exception as error:  # noqa: BLE001 - report any student crash
-        fail(f"{call or function.__name__} raised "
-             f"{type(error).__name__}: {error}", "a result",
+        name = call or getattr(function, "__name__", "the function")
+        if isinstance(error, NotImplementedError) and not str(error).strip():
+            fail(f"{name} raised NotImplementedError", "a result",
+                 "Replace the `raise NotImplementedError()` line with your "
+                 "code.")
+        message = " ".join(str(error).split())
+        if len(message) > 500:
+            message = message[:500] + " ..."
+        fail(f"{name} raised {type(error).__name__}: {message}", "a result",
              "Read the error above and fix the line it points to.")

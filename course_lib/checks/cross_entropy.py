@@ -14,8 +14,8 @@ probability of exactly 0 or 1 still gives a finite loss.
 
 import numpy as np
 
-from course_lib.checks.core import call_student, expect_shape, fail, short, to_numpy
-from course_lib.checks.relu import forbid_library_routines, report_model_crash
+from course_lib.checks.core import CheckFailure, call_student, expect_shape, fail, short, to_numpy
+from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
 
 EPSILON = 1e-7
 CROSS_ENTROPY_LIBRARY_ROUTINES = frozenset({
@@ -39,29 +39,43 @@ RTOL = 1e-5
 ATOL = 1e-6
 
 
-def reference_cross_entropy(y_true, y_pred):
-    """The contract, in float64 NumPy (what every check compares with).
+def keras_cross_entropy(y_true, y_pred):
+    """Keras' per-sample cross-entropy in float64 (what every check compares with).
+
+    2-D one-hot labels go to `keras.losses.categorical_crossentropy`, 1-D 0/1
+    labels to `keras.losses.binary_crossentropy`. Called as functions (not
+    as the `CategoricalCrossentropy` classes) these losses are not averaged
+    over the batch; the binary one averages over its last axis, so 1-D
+    inputs are passed as one column, shape (N, 1).
 
     Example:
 
-    >>> reference_cross_entropy(np.array([[0., 1., 0.]]),
-    ...                         np.array([[0.2, 0.73, 0.07]])).round(4)
+    >>> keras_cross_entropy(np.array([[0., 1., 0.]]),
+    ...                     np.array([[0.2, 0.73, 0.07]])).round(4)
     array([0.3147])
     """
+    import keras
+
     y_true = np.asarray(y_true, dtype=np.float64)
-    probabilities = np.clip(np.asarray(y_pred, dtype=np.float64),
-                            EPSILON, 1 - EPSILON)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
     if y_true.ndim == 1:
-        return -(y_true * np.log(probabilities)
-                 + (1 - y_true) * np.log(1 - probabilities))
-    return -np.sum(y_true * np.log(probabilities), axis=-1)
+        values = keras.losses.binary_crossentropy(y_true[:, None], y_pred[:, None])
+    else:
+        values = keras.losses.categorical_crossentropy(y_true, y_pred)
+    return np.asarray(keras.ops.convert_to_numpy(values), dtype=np.float64)
 
 
 def _mistake_hint(y_true, y_pred, result):
-    """Name the usual mistake that turns (y_true, y_pred) into `result`."""
-    expected = reference_cross_entropy(y_true, y_pred)
+    """Name the usual mistake that turns (y_true, y_pred) into `result`.
+
+    Each mistake is rebuilt from Keras' own losses, fed what the mistaken
+    code effectively computes with.
+    """
+    import keras
+
+    expected = keras_cross_entropy(y_true, y_pred)
     y = np.asarray(y_true, dtype=np.float64)
-    p = np.clip(np.asarray(y_pred, dtype=np.float64), EPSILON, 1 - EPSILON)
+    p = np.asarray(y_pred, dtype=np.float64)
     result = np.asarray(result, dtype=np.float64)
     if result.shape != expected.shape:
         return ("Return one loss per sample, shape (N,): sum over the classes "
@@ -76,32 +90,33 @@ def _mistake_hint(y_true, y_pred, result):
                                                  "natural log (np.log).")]:
             if np.allclose(ratio, factor, rtol=1e-3):
                 return mistake
-    if y.ndim == 2:
-        variants = {
-            "Use log(p), not log(1 - p), in the multiclass sum.":
-                -np.sum(y * np.log(1 - p), axis=-1),
-            "y_pred already holds probabilities; do not apply softmax again.":
-                -np.sum(y * np.log(np.exp(p) / np.exp(p).sum(-1, keepdims=True)),
-                        axis=-1),
-            "The multiclass loss is -sum_c y_c log p_c; the binary "
-            "(1 - y) log(1 - p) term is only for 1-D labels.":
-                -np.sum(y * np.log(p) + (1 - y) * np.log(1 - p), axis=-1),
-        }
-    else:
-        variants = {
-            "The binary loss needs both terms: -(y log p + (1 - y) log(1 - p)); "
-            "without the second one every y = 0 sample costs nothing.":
-                -(y * np.log(p)),
-            "Use log(p) for y = 1 and log(1 - p) for y = 0, not the other way "
-            "round.":
-                -(y * np.log(1 - p) + (1 - y) * np.log(p)),
-            "y_pred is already a probability; do not apply a sigmoid again.":
-                -(y * np.log(1 / (1 + np.exp(-p)))
-                  + (1 - y) * np.log(1 - 1 / (1 + np.exp(-p)))),
-        }
-    for mistake, values in variants.items():
-        if np.allclose(result, values, rtol=1e-4, atol=1e-6):
-            return mistake
+    with np.errstate(all="ignore"):
+        if y.ndim == 2:
+            softmax = np.asarray(keras.ops.convert_to_numpy(keras.ops.softmax(p)))
+            variants = {
+                "Use log(p), not log(1 - p), in the multiclass sum.":
+                    lambda: keras_cross_entropy(np.zeros(len(y)), np.sum(y * p, axis=-1)),
+                "y_pred already holds probabilities; do not apply softmax again.":
+                    lambda: keras_cross_entropy(y, softmax),
+                "The multiclass loss is -sum_c y_c log p_c; the binary "
+                "(1 - y) log(1 - p) term is only for 1-D labels.":
+                    lambda: y.shape[-1] * np.asarray(keras.ops.convert_to_numpy(
+                        keras.losses.binary_crossentropy(y, p))),
+            }
+        else:
+            variants = {
+                "The binary loss needs both terms: -(y log p + (1 - y) log(1 - p)); "
+                "without the second one every y = 0 sample costs nothing.":
+                    lambda: y * expected,
+                "Use log(p) for y = 1 and log(1 - p) for y = 0, not the other way "
+                "round.":
+                    lambda: keras_cross_entropy(y, 1 - p),
+                "y_pred is already a probability; do not apply a sigmoid again.":
+                    lambda: keras_cross_entropy(y, 1 / (1 + np.exp(-p))),
+            }
+        for mistake, values in variants.items():
+            if np.allclose(result, values(), rtol=1e-4, atol=1e-6):
+                return mistake
     return ("Cross-entropy is -sum_c y_c log(p_c) per sample (binary: "
             "-(y log p + (1 - y) log(1 - p))), with p clipped to "
             "[1e-7, 1 - 1e-7].")
@@ -110,7 +125,7 @@ def _mistake_hint(y_true, y_pred, result):
 def expect_cross_entropy(cross_entropy, y_true, y_pred, call, rtol=RTOL,
                          atol=ATOL):
     """Call the student's function on copies and compare with the contract."""
-    expected = reference_cross_entropy(y_true, y_pred)
+    expected = keras_cross_entropy(y_true, y_pred)
     value = call_student(cross_entropy, np.array(y_true, copy=True),
                          np.array(y_pred, copy=True), call=call)
     result = to_numpy(value)
@@ -138,11 +153,12 @@ def check_cross_entropy_lecture_example(cross_entropy):
     Example:
 
     >>> def cross_entropy(y_true, y_pred):
-    ...     p = np.clip(y_pred, 1e-7, 1 - 1e-7)
-    ...     if y_true.ndim == 1:
-    ...         return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-    ...     return -np.sum(y_true * np.log(p), axis=-1)
-    >>> check_cross_entropy_lecture_example(cross_entropy)
+    ...     return np.sum(y_true * (1 - y_pred), axis=-1)  # the naive error
+    >>> try:
+    ...     check_cross_entropy_lecture_example(cross_entropy)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +ELLIPSIS
+    cross_entropy([[0, 1, 0]], ...) returned [0.27]
     """
     forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
                             "cross_entropy", CROSS_ENTROPY_HINT)
@@ -160,11 +176,12 @@ def check_cross_entropy_per_sample(cross_entropy):
     Example:
 
     >>> def cross_entropy(y_true, y_pred):
-    ...     p = np.clip(y_pred, 1e-7, 1 - 1e-7)
-    ...     if y_true.ndim == 1:
-    ...         return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-    ...     return -np.sum(y_true * np.log(p), axis=-1)
-    >>> check_cross_entropy_per_sample(cross_entropy)
+    ...     return np.sum(y_true * (1 - y_pred), axis=-1)  # the naive error
+    >>> try:
+    ...     check_cross_entropy_per_sample(cross_entropy)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +ELLIPSIS
+    cross_entropy(y_true, y_pred) for 4 samples and 3 classes returned [0.3, 0.4, 0.5, 0.9]
     """
     forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
                             "cross_entropy", CROSS_ENTROPY_HINT)
@@ -183,11 +200,12 @@ def check_cross_entropy_binary(cross_entropy):
     Example:
 
     >>> def cross_entropy(y_true, y_pred):
-    ...     p = np.clip(y_pred, 1e-7, 1 - 1e-7)
-    ...     if y_true.ndim == 1:
-    ...         return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-    ...     return -np.sum(y_true * np.log(p), axis=-1)
-    >>> check_cross_entropy_binary(cross_entropy)
+    ...     return np.sum(y_true * (1 - y_pred), axis=-1)  # the naive error
+    >>> try:
+    ...     check_cross_entropy_binary(cross_entropy)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +ELLIPSIS
+    cross_entropy([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.7]) returned shape ()
     """
     forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
                             "cross_entropy", CROSS_ENTROPY_HINT)
@@ -203,11 +221,12 @@ def check_cross_entropy_confident_mistakes(cross_entropy):
     Example:
 
     >>> def cross_entropy(y_true, y_pred):
-    ...     p = np.clip(y_pred, 1e-7, 1 - 1e-7)
-    ...     if y_true.ndim == 1:
-    ...         return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-    ...     return -np.sum(y_true * np.log(p), axis=-1)
-    >>> check_cross_entropy_confident_mistakes(cross_entropy)
+    ...     return np.sum(y_true * (1 - y_pred), axis=-1)  # the naive error
+    >>> try:
+    ...     check_cross_entropy_confident_mistakes(cross_entropy)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +ELLIPSIS
+    cross_entropy for predictions giving the true class ... returned [0.05, 0.3 , 0.6 , 0.9 , 0.99]
     """
     forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
                             "cross_entropy", CROSS_ENTROPY_HINT)
@@ -235,11 +254,12 @@ def check_cross_entropy_finite(cross_entropy):
     Example:
 
     >>> def cross_entropy(y_true, y_pred):
-    ...     p = np.clip(y_pred, 1e-7, 1 - 1e-7)
-    ...     if y_true.ndim == 1:
-    ...         return -(y_true * np.log(p) + (1 - y_true) * np.log(1 - p))
-    ...     return -np.sum(y_true * np.log(p), axis=-1)
-    >>> check_cross_entropy_finite(cross_entropy)
+    ...     return np.sum(y_true * (1 - y_pred), axis=-1)  # the naive error
+    >>> try:
+    ...     check_cross_entropy_finite(cross_entropy)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +ELLIPSIS
+    cross_entropy([[1, 0], [0, 1]], [[0, 1], [0, 1]]) returned [1., 0.]
     """
     forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
                             "cross_entropy", CROSS_ENTROPY_HINT)
@@ -252,7 +272,7 @@ def check_cross_entropy_finite(cross_entropy):
          "cross_entropy([1, 0, 1, 0], [0, 1, 1, 0])"),
     ]
     for y_true, y_pred, call in cases:
-        expected = reference_cross_entropy(y_true, y_pred)
+        expected = keras_cross_entropy(y_true, y_pred)
         with np.errstate(divide="ignore", invalid="ignore"):
             result = to_numpy(call_student(cross_entropy, y_true.copy(),
                                            y_pred.copy(), call=call))
@@ -278,14 +298,14 @@ def check_cross_entropy_differentiable(cross_entropy):
 
     Example:
 
-    >>> import keras
     >>> def cross_entropy(y_true, y_pred):
-    ...     p = keras.ops.clip(y_pred, 1e-7, 1 - 1e-7)
-    ...     if len(y_true.shape) == 1:
-    ...         return -(y_true * keras.ops.log(p)
-    ...                  + (1 - y_true) * keras.ops.log(1 - p))
-    ...     return -keras.ops.sum(y_true * keras.ops.log(p), axis=-1)
-    >>> check_cross_entropy_differentiable(cross_entropy)
+    ...     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)  # NumPy only
+    ...     return np.sum(y_true * (1 - y_pred), axis=-1)
+    >>> try:
+    ...     check_cross_entropy_differentiable(cross_entropy)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +ELLIPSIS
+    cross_entropy on tensors returned ndarray
     """
     import keras
     import tensorflow as tf
@@ -306,7 +326,7 @@ def check_cross_entropy_differentiable(cross_entropy):
             fail(f"cross_entropy on tensors returned {type(loss).__name__}",
                  "a tensor", hint)
         total = tf.reduce_sum(loss)
-    expected = reference_cross_entropy(y_true, probabilities.numpy())
+    expected = keras_cross_entropy(y_true, probabilities.numpy())
     result = loss.numpy()
     if result.shape != expected.shape or not np.allclose(result, expected,
                                                          rtol=1e-4, atol=1e-5):
@@ -332,7 +352,7 @@ def check_cross_entropy_differentiable(cross_entropy):
         predicted = model.predict(x, verbose=0)
     except Exception as error:  # noqa: BLE001 - report the student's crash
         report_model_crash(error, "cross_entropy", hint)
-    expected_mean = float(np.mean(reference_cross_entropy(y_true, predicted)))
+    expected_mean = float(np.mean(keras_cross_entropy(y_true, predicted)))
     if not np.isclose(evaluated, expected_mean, rtol=1e-4, atol=1e-5):
         fail(f"model.compile(loss=cross_entropy) evaluated a loss of {evaluated:.5f}",
              f"{expected_mean:.5f}",

@@ -3,8 +3,9 @@
 The student writes four small functions:
 
 - `dense_layer(x, kernel, bias)`: what one dense layer computes before its
-  activation, `x @ kernel + bias`: `x` `(batch, inputs)`, `kernel`
-  `(inputs, units)`, `bias` `(units,)` -> `(batch, units)`.
+  activation, the matrix product of `x` and `kernel` plus `bias`: `x`
+  `(batch, inputs)`, `kernel` `(inputs, units)`, `bias` `(units,)` ->
+  `(batch, units)`.
 - `count_parameters(input_dim, hidden_units, num_classes)`: how many weights
   and biases `course_lib.builders.make_mlp` creates for that layout (an int).
 - `hidden_layer_weights(model)`: the `(kernel, bias)` of the first hidden
@@ -15,38 +16,40 @@ The student writes four small functions:
 
 import numpy as np
 
-from course_lib.checks.core import call_student, expect_close, fail, short, to_numpy
-from course_lib.checks.relu import forbid_library_routines
+from course_lib.checks.core import CheckFailure, call_student, expect_close, fail, short, to_numpy
+from course_lib.checks.library_calls import forbid_library_routines
 
 DENSE_LIBRARY_ROUTINES = frozenset({"Dense", "EinsumDense", "dense"})
 COUNT_LIBRARY_ROUTINES = frozenset({"count_params", "make_mlp", "summary"})
 
 
-def reference_parameter_count(input_dim, hidden_units, num_classes):
-    """Weights plus biases of a dense network: sum of (inputs + 1) * units.
+def keras_parameter_count(input_dim, hidden_units, num_classes):
+    """How many weights and biases `make_mlp` creates, as Keras counts them.
 
     Example:
 
-    >>> reference_parameter_count(4, (5,), 3)
+    >>> keras_parameter_count(4, (5,), 3)
     43
     """
-    widths = [input_dim, *hidden_units, num_classes]
-    return sum((inputs + 1) * units for inputs, units in zip(widths, widths[1:]))
+    from course_lib.builders import make_mlp
+
+    return int(make_mlp(input_dim, num_classes, hidden_units=tuple(hidden_units))
+               .count_params())
 
 
-def first_dense_layer(model):
-    """The first `keras.layers.Dense` layer of `model` (the first hidden layer)."""
-    import keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.Dense):
-            return layer
-    raise ValueError("the model has no Dense layer")
+def first_hidden_weights(model):
+    """The `(kernel, bias)` Keras holds for the layer `make_mlp` names "dense_1"."""
+    kernel, bias = model.get_layer("dense_1").get_weights()
+    return np.asarray(kernel), np.asarray(bias)
 
 
-def expect_dense_layer(dense_layer, x, kernel, bias, call):
-    """Call the student's dense_layer on copies and compare with x @ kernel + bias."""
-    expected = x @ kernel + bias
+def expect_dense_layer(dense_layer, x, kernel, bias, expected, call):
+    """Call the student's dense_layer on copies and compare with `expected`.
+
+    `expected` is what `keras.layers.Dense` (no activation) returns with
+    these weights (or a worked example's hard-coded answer).
+    """
+    expected = np.asarray(expected)
     result = to_numpy(call_student(dense_layer, x.copy(), kernel.copy(),
                                    bias.copy(), call=call))
     if result.shape != expected.shape:
@@ -57,9 +60,11 @@ def expect_dense_layer(dense_layer, x, kernel, bias, call):
         fail(f"{call} returned shape {result.shape}", f"shape {expected.shape}",
              hint)
     if not np.allclose(result, expected, rtol=1e-5, atol=1e-6):
-        if np.allclose(result, x @ kernel, rtol=1e-5, atol=1e-6):
+        positive = expected > 0
+        if np.allclose(result + bias, expected, rtol=1e-5, atol=1e-6):
             hint = "Add the bias: every unit has its own offset."
-        elif np.allclose(result, np.maximum(expected, 0), rtol=1e-5, atol=1e-6):
+        elif (np.allclose(result[positive], expected[positive], rtol=1e-5, atol=1e-6)
+              and np.allclose(result[~positive], 0.0)):
             hint = ("Return the weighted sum itself; the activation (ReLU) is "
                     "applied afterwards by its own layer.")
         else:
@@ -72,15 +77,22 @@ def check_dense_layer(dense_layer):
 
     Example:
 
-    >>> check_dense_layer(lambda x, kernel, bias: x @ kernel + bias)
+    >>> try:
+    ...     check_dense_layer(lambda x, kernel, bias: x @ kernel)  # no bias
+    ... except CheckFailure as failure:
+    ...     print(failure.hint)
+    Add the bias: every unit has its own offset.
     """
     forbid_library_routines(dense_layer, DENSE_LIBRARY_ROUTINES, "dense_layer",
-                            "Use a matrix product: x @ kernel + bias.")
+                            "Use a matrix product of x and kernel, then add the bias.")
     x = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5], [2.0, 0.0, -1.0],
                   [-1.0, 1.0, 1.0]])
     kernel = np.array([[0.5, -1.0], [0.25, 0.0], [-0.5, 2.0]])
     bias = np.array([0.1, -0.2])
-    expect_dense_layer(dense_layer, x, kernel, bias,
+    # Worked by hand: row 1 gives 1 * 0.5 + 2 * 0.25 + 3 * -0.5 + 0.1 = -0.4
+    # and 1 * -1 + 2 * 0 + 3 * 2 - 0.2 = 4.8.
+    expected = np.array([[-0.4, 4.8], [-0.4, 0.8], [1.6, -4.2], [-0.65, 2.8]])
+    expect_dense_layer(dense_layer, x, kernel, bias, expected,
                        "dense_layer(x, kernel, bias) for x of shape (4, 3), "
                        "kernel (3, 2), bias (2,)")
 
@@ -90,8 +102,11 @@ def check_count_parameters(count_parameters):
 
     Example:
 
-    >>> check_count_parameters(lambda input_dim, hidden_units, num_classes:
-    ...     reference_parameter_count(input_dim, hidden_units, num_classes))
+    >>> try:
+    ...     check_count_parameters(lambda input_dim, hidden_units, num_classes: 0)
+    ... except CheckFailure as failure:
+    ...     print(failure)  # doctest: +ELLIPSIS
+    count_parameters(4, (5,), 3) returned 0; expected 43. ...
     """
     forbid_library_routines(count_parameters, COUNT_LIBRARY_ROUTINES,
                             "count_parameters",
@@ -101,18 +116,22 @@ def check_count_parameters(count_parameters):
 
 
 def expect_parameter_count(count_parameters, input_dim, hidden_units, num_classes):
-    """Call the student's count_parameters and compare with the true count."""
+    """Call the student's count_parameters and compare with Keras' count."""
+    from course_lib.builders import make_mlp
+
     call = f"count_parameters({input_dim}, {hidden_units}, {num_classes})"
-    expected = reference_parameter_count(input_dim, hidden_units, num_classes)
+    model = make_mlp(input_dim, num_classes, hidden_units=tuple(hidden_units))
+    expected = int(model.count_params())
     result = to_numpy(call_student(count_parameters, input_dim, hidden_units,
                                    num_classes, call=call))
     if result.size != 1 or result.reshape(-1)[0] != expected:
-        widths = [input_dim, *hidden_units, num_classes]
-        pairs = list(zip(widths, widths[1:]))
-        if result.size == 1 and result.reshape(-1)[0] == sum(i * u for i, u in pairs):
+        found = result.reshape(-1)[0] if result.size == 1 else None
+        biases = sum(int(np.prod(weight.shape)) for weight in model.weights
+                     if len(weight.shape) == 1)
+        output_layer = int(model.get_layer("probabilities").count_params())
+        if found == expected - biases:
             hint = "You counted the kernels only; every unit also has a bias."
-        elif result.size == 1 and result.reshape(-1)[0] == sum(
-                (i + 1) * u for i, u in pairs[:-1]):
+        elif found == expected - output_layer:
             hint = "Count the output layer (num_classes units) too."
         else:
             hint = ("A dense layer from `inputs` to `units` has "
@@ -125,8 +144,11 @@ def check_hidden_layer_weights(hidden_layer_weights):
 
     Example:
 
-    >>> check_hidden_layer_weights(
-    ...     lambda model: tuple(first_dense_layer(model).get_weights()))
+    >>> try:
+    ...     check_hidden_layer_weights(lambda model: None)
+    ... except CheckFailure as failure:
+    ...     print(failure.hint)
+    Return both arrays, e.g. `return kernel, bias`.
     """
     from course_lib.builders import make_mlp
 
@@ -137,7 +159,7 @@ def check_hidden_layer_weights(hidden_layer_weights):
 
 def expect_hidden_layer_weights(hidden_layer_weights, model, call):
     """Compare the student's (kernel, bias) with the model's first Dense layer."""
-    kernel, bias = (np.asarray(weight) for weight in first_dense_layer(model).get_weights())
+    kernel, bias = first_hidden_weights(model)
     result = call_student(hidden_layer_weights, model, call=call)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         fail(f"{call} returned {type(result).__name__}",
@@ -165,9 +187,9 @@ def expect_hidden_layer_weights(hidden_layer_weights, model, call):
                  "The bias has one entry per hidden unit.", atol=1e-7)
 
 
-def expect_predicted_labels(predict_labels, probabilities, call):
-    """Call the student's predict_labels and compare with the argmax."""
-    expected = np.argmax(probabilities, axis=1)
+def expect_predicted_labels(predict_labels, probabilities, expected, call):
+    """Call the student's predict_labels and compare with the `expected` labels."""
+    expected = np.asarray(expected)
     result = to_numpy(call_student(predict_labels, probabilities.copy(), call=call))
     if result.dtype == bool or not np.issubdtype(result.dtype, np.number):
         fail(f"{call} returned an array of dtype {result.dtype}",
@@ -184,10 +206,15 @@ def expect_predicted_labels(predict_labels, probabilities, call):
             hint = "Labels start at 0: the first output is label 0."
         elif np.allclose(result, probabilities.max(axis=1)):
             hint = "Return WHICH class is largest (argmax), not its probability (max)."
-        elif np.array_equal(result, np.argmin(probabilities, axis=1)):
+        elif np.issubdtype(result.dtype, np.integer) and np.all(
+                (result >= 0) & (result < probabilities.shape[1])) and np.array_equal(
+                probabilities[np.arange(len(result)), result], probabilities.min(axis=1)):
             hint = "Pick the LARGEST output (argmax), not the smallest."
-        elif probabilities.shape[0] == probabilities.shape[1] and np.array_equal(
-                result, np.argmax(probabilities, axis=0)):
+        elif (probabilities.shape[0] == probabilities.shape[1]
+              and np.issubdtype(result.dtype, np.integer)
+              and np.all((result >= 0) & (result < probabilities.shape[0]))
+              and np.array_equal(probabilities[result, np.arange(len(result))],
+                                 probabilities.max(axis=0))):
             hint = "Take the argmax over the classes, axis=1, for each sample."
         fail(f"{call} returned {short(result)}", short(expected), hint)
 
@@ -197,11 +224,15 @@ def check_predict_labels(predict_labels):
 
     Example:
 
-    >>> check_predict_labels(lambda probabilities: probabilities.argmax(axis=1))
+    >>> try:
+    ...     check_predict_labels(lambda probabilities: probabilities.max(axis=1))
+    ... except CheckFailure as failure:
+    ...     print(failure.hint)
+    Return WHICH class is largest (argmax), not its probability (max).
     """
     probabilities = np.array([[0.1, 0.7, 0.2],
                               [0.8, 0.15, 0.05],
                               [0.2, 0.3, 0.5],
                               [0.3, 0.4, 0.3]])
-    expect_predicted_labels(predict_labels, probabilities,
+    expect_predicted_labels(predict_labels, probabilities, np.array([1, 0, 2, 1]),
                             "predict_labels(probabilities) for 4 samples, 3 classes")

@@ -20,16 +20,16 @@ gradient, `(loss(w + h) - loss(w - h)) / (2 h)`, one weight at a time.
 
 import numpy as np
 
-from course_lib.checks.core import call_student, fail, short, to_numpy
-from course_lib.checks.relu import forbid_library_routines
+from course_lib.checks.core import CheckFailure, call_student, fail, short, to_numpy
+from course_lib.checks.library_calls import forbid_library_routines
 
 GRADIENT_LIBRARY_ROUTINES = frozenset({
     "GradientTape", "gradients", "value_and_grad", "grad", "jacobian",
     "approx_fprime", "check_grad",
 })
-GRADIENT_HINT = ("Derive the partial derivatives by hand (the chain rule gives "
-                 "dL/dw = x.T @ (p - y) / N and dL/db = mean(p - y)) instead of "
-                 "asking a library to differentiate.")
+GRADIENT_HINT = ("Derive the partial derivatives by hand with the chain rule "
+                 "(through the mean, the log and the sigmoid) instead of asking "
+                 "a library to differentiate.")
 STEP_SIZE = 1e-6
 
 
@@ -47,17 +47,10 @@ def reference_loss(weights, bias, x, y):
     0.6931
     """
     weights, x, y = (np.asarray(value, dtype=np.float64) for value in (weights, x, y))
-    p = sigmoid(x @ weights + float(bias))
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
-def reference_loss_and_gradients(weights, bias, x, y):
-    """The analytic loss and partial derivatives (what the student derives)."""
-    weights, x, y = (np.asarray(value, dtype=np.float64) for value in (weights, x, y))
-    p = sigmoid(x @ weights + float(bias))
-    error = p - y
-    return (reference_loss(weights, bias, x, y), x.T @ error / len(y),
-            float(np.mean(error)))
+    # The same loss written on the pre-activation z: -log(sigmoid(z)) is
+    # log(1 + exp(-z)) and -log(1 - sigmoid(z)) is log(1 + exp(z)).
+    z = x @ weights + float(bias)
+    return float(np.mean(np.logaddexp(0.0, z) - y * z))
 
 
 def numerical_gradients(weights, bias, x, y, step=STEP_SIZE):
@@ -66,10 +59,9 @@ def numerical_gradients(weights, bias, x, y, step=STEP_SIZE):
     Example:
 
     >>> x, y = np.array([[1.0, 2.0], [-1.0, 0.5]]), np.array([1.0, 0.0])
-    >>> numeric = numerical_gradients(np.array([0.3, -0.2]), 0.1, x, y)
-    >>> analytic = reference_loss_and_gradients(np.array([0.3, -0.2]), 0.1, x, y)
-    >>> bool(np.allclose(numeric[0], analytic[1], atol=1e-8))
-    True
+    >>> grad_weights, grad_bias = numerical_gradients(np.zeros(2), 0.0, x, y)
+    >>> grad_weights.shape, round(float(grad_bias), 6)
+    ((2,), 0.0)
     """
     weights = np.asarray(weights, dtype=np.float64)
     grad_weights = np.zeros_like(weights)
@@ -106,13 +98,15 @@ def _gradient_hint(found, numeric, num_samples):
     found = np.asarray(found, dtype=np.float64)
     if found.shape == numeric.shape and np.any(np.abs(numeric) > 1e-6):
         if np.allclose(found, -numeric, rtol=1e-4, atol=1e-6):
-            return ("The sign is flipped: use (p - y), not (y - p); the "
-                    "gradient points uphill.")
+            return ("The sign is flipped: the gradient must point uphill, "
+                    "towards a larger loss.")
         if np.allclose(found, numeric * num_samples, rtol=1e-4, atol=1e-6):
             return ("You summed over the samples; the loss is a mean, so "
                     "divide by the number of samples N.")
-    return ("By the chain rule dL/dw_j = mean over samples of (p - y) * x_j "
-            "and dL/db = mean(p - y), where p = sigmoid(x @ w + b).")
+    return ("Apply the chain rule through the mean, the log and the sigmoid "
+            "(whose derivative is p * (1 - p)), with p = sigmoid(x @ w + b); "
+            "compare one partial derivative with the numerical slope to find "
+            "the faulty factor.")
 
 
 def expect_loss_and_gradients(loss_and_gradients, weights, bias, x, y, description,
@@ -134,7 +128,7 @@ def expect_loss_and_gradients(loss_and_gradients, weights, bias, x, y, descripti
     if grad_weights.shape != numeric_weights.shape:
         fail(f"{call} gave grad_weights of shape {grad_weights.shape}",
              f"shape {numeric_weights.shape} (one partial derivative per weight)",
-             "Return dL/dw_j for every weight j: x.T @ (p - y) / N has shape (F,).")
+             "Return dL/dw_j for every weight j: one number per weight, shape (F,).")
     for index in range(numeric_weights.size):
         if not np.isclose(grad_weights[index], numeric_weights[index],
                           rtol=rtol, atol=atol):
@@ -162,7 +156,13 @@ def check_loss_value(loss_and_gradients):
 
     Example:
 
-    >>> check_loss_value(reference_loss_and_gradients)
+    >>> def loss_and_gradients(weights, bias, x, y):
+    ...     return 0.0, np.zeros_like(weights), 0.0
+    >>> try:
+    ...     check_loss_value(loss_and_gradients)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)
+    loss_and_gradients(weights, bias, x, y) for 4 samples, 2 features gave loss 0
     """
     forbid_library_routines(loss_and_gradients, GRADIENT_LIBRARY_ROUTINES,
                             "loss_and_gradients", GRADIENT_HINT)
@@ -189,7 +189,13 @@ def check_gradients_numerically(loss_and_gradients):
 
     Example:
 
-    >>> check_gradients_numerically(reference_loss_and_gradients)
+    >>> def loss_and_gradients(weights, bias, x, y):
+    ...     return reference_loss(weights, bias, x, y), np.zeros_like(weights), 0.0
+    >>> try:
+    ...     check_gradients_numerically(loss_and_gradients)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +ELLIPSIS
+    loss_and_gradients(... gave dL/dw[0] = 0 (all: [0., 0.])
     """
     forbid_library_routines(loss_and_gradients, GRADIENT_LIBRARY_ROUTINES,
                             "loss_and_gradients", GRADIENT_HINT)
@@ -198,22 +204,23 @@ def check_gradients_numerically(loss_and_gradients):
                               "4 samples, 2 features")
 
 
-def _step_hint(weights, grad_weights, learning_rate, new_weights):
-    if np.allclose(new_weights, weights + learning_rate * grad_weights):
-        return "Step DOWNHILL: subtract the gradient, w - learning_rate * grad."
+def _step_hint(weights, grad_weights, expected_weights, new_weights):
+    if np.allclose(new_weights - weights, weights - expected_weights):
+        return ("Step DOWNHILL: subtract learning_rate times the gradient "
+                "from each weight.")
     if np.allclose(new_weights, weights - grad_weights):
         return "Scale the step by the learning rate."
-    return "One step is w - learning_rate * grad_w and b - learning_rate * grad_b."
+    return ("One step moves every weight and the bias by learning_rate times "
+            "its partial derivative, against the gradient.")
 
 
 def expect_step(gradient_descent_step, weights, bias, grad_weights, grad_bias,
-                learning_rate):
-    """Call the student's step and compare with w - lr * g, b - lr * g_b."""
+                learning_rate, expected_weights, expected_bias):
+    """Call the student's step and compare with the expected new parameters."""
     call = (f"gradient_descent_step(weights={short(weights)}, bias={bias}, "
             f"grad_weights={short(grad_weights)}, grad_bias={grad_bias}, "
             f"learning_rate={learning_rate})")
-    expected_weights = weights - learning_rate * grad_weights
-    expected_bias = bias - learning_rate * grad_bias
+    expected_weights = np.asarray(expected_weights, dtype=np.float64)
     result = call_student(gradient_descent_step, weights.copy(), bias,
                           grad_weights.copy(), grad_bias, learning_rate, call=call)
     new_weights, new_bias = _unpack(result, 2, ("new_weights", "new_bias"), call)
@@ -225,11 +232,11 @@ def expect_step(gradient_descent_step, weights, bias, grad_weights, grad_bias,
     if not np.allclose(new_weights, expected_weights, rtol=1e-6, atol=1e-7):
         fail(f"{call} gave new_weights {short(new_weights)}",
              short(expected_weights),
-             _step_hint(weights, grad_weights, learning_rate, new_weights))
+             _step_hint(weights, grad_weights, expected_weights, new_weights))
     new_bias = _scalar(new_bias, "new_bias", call)
     if not np.isclose(new_bias, expected_bias, rtol=1e-6, atol=1e-7):
         fail(f"{call} gave new_bias {new_bias:.6g}", f"{expected_bias:.6g}",
-             "Update the bias too: b - learning_rate * grad_b.")
+             "Update the bias too, with its own partial derivative.")
 
 
 def check_gradient_descent_step(gradient_descent_step):
@@ -237,14 +244,20 @@ def check_gradient_descent_step(gradient_descent_step):
 
     Example:
 
-    >>> check_gradient_descent_step(
-    ...     lambda w, b, gw, gb, learning_rate: (w - learning_rate * gw,
-    ...                                          b - learning_rate * gb))
+    >>> try:
+    ...     check_gradient_descent_step(
+    ...         lambda w, b, gw, gb, learning_rate: (w, b))  # does not move
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)
+    [ 0.95, -1.85, 0.5 ]
     """
     forbid_library_routines(gradient_descent_step, GRADIENT_LIBRARY_ROUTINES,
                             "gradient_descent_step", GRADIENT_HINT)
+    # Worked by hand: 1 - 0.5 * 0.1 = 0.95, -2 - 0.5 * -0.3 = -1.85, 0.5 stays;
+    # the bias goes 0.5 - 0.5 * 0.2 = 0.4.
     expect_step(gradient_descent_step, np.array([1.0, -2.0, 0.5]), 0.5,
-                np.array([0.1, -0.3, 0.0]), 0.2, 0.5)
+                np.array([0.1, -0.3, 0.0]), 0.2, 0.5,
+                np.array([0.95, -1.85, 0.5]), 0.4)
 
 
 def run_descent(loss_and_gradients, gradient_descent_step, weights, bias, x, y,
@@ -276,10 +289,13 @@ def check_gradient_descent_lowers_loss(loss_and_gradients, gradient_descent_step
 
     Example:
 
-    >>> check_gradient_descent_lowers_loss(
-    ...     reference_loss_and_gradients,
-    ...     lambda w, b, gw, gb, learning_rate: (w - learning_rate * gw,
-    ...                                          b - learning_rate * gb))
+    >>> try:
+    ...     check_gradient_descent_lowers_loss(
+    ...         lambda w, b, x, y: (0.0, np.zeros_like(w), 0.0),
+    ...         lambda w, b, gw, gb, learning_rate: (w, b))
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)
+    a loss that falls at every step, to below 60% of its start
     """
     for function, name in [(loss_and_gradients, "loss_and_gradients"),
                            (gradient_descent_step, "gradient_descent_step")]:
@@ -296,4 +312,5 @@ def check_gradient_descent_lowers_loss(loss_and_gradients, gradient_descent_step
         fail(f"over 20 steps the loss went {short(losses, max_items=6)}",
              "a loss that falls at every step, to below 60% of its start",
              "Move each weight against its partial derivative "
-             "(w - learning_rate * dL/dw) and check the gradients first.")
+             "(subtract learning_rate times dL/dw) and check the gradients "
+             "first.")

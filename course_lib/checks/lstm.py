@@ -10,10 +10,10 @@ weights laid out exactly as `keras.layers.LSTM` stores them:
 each split into four blocks of `units` columns in the order input gate `i`,
 forget gate `f`, cell candidate `c~` (written `g` below) and output gate `o`:
 
-    z = x_t @ kernel + h_prev @ recurrent_kernel + bias
-    i, f, g, o = sigmoid(z_i), sigmoid(z_f), tanh(z_g), sigmoid(z_o)
-    c_t = f * c_prev + i * g
-    h_t = o * tanh(c_t)
+    z   = x_t W + h_prev U + b    (W the kernel, U the recurrent kernel)
+    i, f, o are the sigmoid of their blocks of z, g the tanh of its block
+    c_t = f c_prev + i g          (elementwise products)
+    h_t = o tanh(c_t)
 
 The reference is Keras itself, run in float64 (`keras.layers.LSTMCell` with
 `dtype="float64"` and the same weights), so a correct answer agrees to 1e-8.
@@ -35,8 +35,8 @@ import collections
 import keras
 import numpy as np
 
-from course_lib.checks.core import (CheckFailure, call_student, fail,
-                                    forbid_library_calls, short, to_numpy)
+from course_lib.checks.core import CheckFailure, call_student, fail, short, to_numpy
+from course_lib.checks.library_calls import forbid_library_routines
 
 # Names of library routines that already implement an LSTM.
 FORBIDDEN_NAMES = {"LSTM", "LSTMCell", "lstm", "RNN", "rnn", "GRU",
@@ -50,8 +50,11 @@ TOLERANCE = 1e-8
 # Looser tolerance used when the inputs themselves are float32.
 FLOAT32_TOLERANCE = 1e-5
 
+PRE_ACTIVATION = ("z = x_t W + h_prev U + b, with W the kernel and U the "
+                  "recurrent kernel")
 _HINT_EQUATIONS = (
-    "The step is z = x_t @ kernel + h_prev @ recurrent_kernel + bias; "
+    "The step is z = x_t W + h_prev U + b (W the kernel, U the recurrent "
+    "kernel, b the bias); "
     "split z into four blocks of `units` columns in the order i, f, c~, o; "
     "i, f, o = sigmoid(...), c~ = tanh(...); c_t = f * c_prev + i * c~; "
     "h_t = o * tanh(c_t).")
@@ -265,18 +268,40 @@ _EXPECTED_ACTIVATION = ("sigmoid", "sigmoid", "tanh", "sigmoid")
 _ACTIVATIONS = {"sigmoid": _sigmoid, "tanh": np.tanh}
 
 
-def _constant_gate_states(gates, initial_c, steps):
-    """States of a cell whose four gates are held at fixed values.
+_BLOCK_OF_ROLE = {"write": 0, "keep": 1, "show": 3}
+_GATE_CELLS = {}
 
-    With the kernel and recurrent kernel switched off, every step sees the
-    same pre-activation (the bias), so the gates are constants and the cell
-    simply repeats c = f * c + i * g, h = o * tanh(c).
+
+def _keras_gate_states(role, activation, values, initial_c, steps):
+    """Keras' cell states when one gate plays `role` with `activation`.
+
+    The kernels are switched off, so every step sees the same
+    pre-activation, the bias: `values` in the block of `role` and
+    +SATURATION elsewhere (exactly 1 under either squashing function).
+    Keras' `recurrent_activation` squashes the input, forget and output
+    gates, so setting it to `activation` makes the varied gate use it.
+
+    Returns:
+        `(h, c)` float64 arrays of shape (batch, steps, units).
     """
-    c = np.array(initial_c, dtype=np.float64)
+    initial_c = np.asarray(initial_c, dtype=np.float64)
+    batch, units = initial_c.shape
+    key = (units, activation)
+    if key not in _GATE_CELLS:
+        cell = keras.layers.LSTMCell(units, recurrent_activation=activation,
+                                     dtype="float64")
+        cell.build((None, 1))
+        _GATE_CELLS[key] = cell
+    cell = _GATE_CELLS[key]
+    cell.set_weights([np.zeros((1, 4 * units)), np.zeros((units, 4 * units)),
+                      _block_bias(units, _BLOCK_OF_ROLE[role], values)])
+    h, c = np.zeros((batch, units)), initial_c
     hs, cs = [], []
     for _ in range(steps):
-        c = gates["keep"] * c + gates["write"] * gates["write2"]
-        hs.append(gates["show"] * np.tanh(c))
+        _, (h, c) = cell(np.zeros((batch, 1)), [h, c])
+        h = np.asarray(keras.ops.convert_to_numpy(h))
+        c = np.asarray(keras.ops.convert_to_numpy(c))
+        hs.append(h)
         cs.append(c)
     return np.stack(hs, axis=1), np.stack(cs, axis=1)
 
@@ -292,14 +317,10 @@ def _block_hypotheses(values, initial_c, steps):
         A dict mapping (role, activation) to `(h, c)` arrays of shape
         (batch, steps, units).
     """
-    hypotheses = {}
-    for role in ("write", "keep", "show"):
-        for name, activation in _ACTIVATIONS.items():
-            gates = {"write": 1.0, "write2": 1.0, "keep": 1.0, "show": 1.0}
-            gates[role] = activation(values)
-            hypotheses[(role, name)] = _constant_gate_states(
-                gates, initial_c, steps)
-    return hypotheses
+    return {(role, name): _keras_gate_states(role, name, values, initial_c,
+                                             steps)
+            for role in ("write", "keep", "show")
+            for name in _ACTIVATIONS}
 
 
 def _block_bias(units, block, values):
@@ -435,14 +456,10 @@ def diagnose_lstm_step(lstm_step):
 
     Example:
 
-    >>> def good_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
-    ...     z = x_t @ kernel + h_prev @ recurrent_kernel + bias
-    ...     i, f, g, o = np.split(z, 4, axis=-1)
-    ...     s = lambda v: 1 / (1 + np.exp(-v))
-    ...     c_t = s(f) * c_prev + s(i) * np.tanh(g)
-    ...     return s(o) * np.tanh(c_t), c_t
-    >>> diagnose_lstm_step(good_step) is None
-    True
+    >>> def unchanged_step(x_t, h_prev, c_prev, kernel, recurrent_kernel, bias):
+    ...     return h_prev, c_prev
+    >>> diagnose_lstm_step(unchanged_step) is None
+    False
     """
     rng = np.random.default_rng(2024)
     batch, units = 3, 4
@@ -514,7 +531,7 @@ def diagnose_lstm_step(lstm_step):
             return Diagnosis(
                 f"the recurrent kernel is applied to x: {call} ignores "
                 "h_prev although the recurrent kernel changes the result",
-                "z = x_t @ kernel + h_prev @ recurrent_kernel + bias",
+                PRE_ACTIVATION,
                 "The recurrent kernel multiplies the previous hidden state "
                 "h_prev, not the input x_t.")
         return Diagnosis(
@@ -526,7 +543,7 @@ def diagnose_lstm_step(lstm_step):
         return Diagnosis(
             f"the recurrent kernel is applied to x and the kernel to h_prev "
             f"in {call}",
-            "z = x_t @ kernel + h_prev @ recurrent_kernel + bias",
+            PRE_ACTIVATION,
             "`kernel` has one row per input feature and multiplies x_t; "
             "`recurrent_kernel` has one row per unit and multiplies h_prev.")
     if same(student(x_t=rng.normal(size=x_t.shape)), base):
@@ -659,20 +676,10 @@ def diagnose_lstm_forward(lstm_forward):
 
     Example:
 
-    >>> def forward(x, kernel, recurrent_kernel, bias):
-    ...     units = recurrent_kernel.shape[0]
-    ...     h = c = np.zeros((x.shape[0], units))
-    ...     s = lambda v: 1 / (1 + np.exp(-v))
-    ...     states = []
-    ...     for t in range(x.shape[1]):
-    ...         z = x[:, t] @ kernel + h @ recurrent_kernel + bias
-    ...         i, f, g, o = np.split(z, 4, axis=-1)
-    ...         c = s(f) * c + s(i) * np.tanh(g)
-    ...         h = s(o) * np.tanh(c)
-    ...         states.append(h)
-    ...     return np.stack(states, axis=1)
-    >>> diagnose_lstm_forward(forward) is None
-    True
+    >>> def all_zero(x, kernel, recurrent_kernel, bias):
+    ...     return np.zeros((x.shape[0], x.shape[1], recurrent_kernel.shape[0]))
+    >>> diagnose_lstm_forward(all_zero) is None
+    False
     """
     rng = np.random.default_rng(4048)
     batch, time, units = 3, 5, 4
@@ -760,7 +767,7 @@ def diagnose_lstm_forward(lstm_forward):
         return Diagnosis(
             f"the recurrent kernel is never used: {call} returned the same "
             "states for two different recurrent kernels",
-            "z = x_t @ kernel + h_prev @ recurrent_kernel + bias",
+            PRE_ACTIVATION,
             "Feed the previous hidden state back through the recurrent "
             "kernel at every step.")
     if _close(base, reference(kernel=kernel + recurrent_kernel,
@@ -768,14 +775,14 @@ def diagnose_lstm_forward(lstm_forward):
         return Diagnosis(
             f"the recurrent kernel is applied to x: {call} computes "
             "x_t @ recurrent_kernel instead of h_prev @ recurrent_kernel",
-            "z = x_t @ kernel + h_prev @ recurrent_kernel + bias",
+            PRE_ACTIVATION,
             "The recurrent kernel multiplies the previous hidden state.")
     if _close(base, reference(kernel=recurrent_kernel,
                               recurrent_kernel=kernel)[0]):
         return Diagnosis(
             f"the recurrent kernel is applied to x and the kernel to h_prev "
             f"in {call}",
-            "z = x_t @ kernel + h_prev @ recurrent_kernel + bias",
+            PRE_ACTIVATION,
             "`kernel` multiplies x_t; `recurrent_kernel` multiplies h_prev.")
     no_forget = (kernel.copy(), recurrent_kernel.copy(), bias.copy())
     for weights in no_forget[:2]:
@@ -902,7 +909,7 @@ def _explain_crash(diagnose, function, failure):
     kernel applied to x still runs; if they localise a fault, report it
     together with the original error.
     """
-    if "raised" not in failure.found or "NotImplementedError" in failure.found:
+    if "raised" not in failure.found or failure.found.endswith("raised NotImplementedError"):
         return
     try:
         diagnosis = diagnose(function)
@@ -1011,9 +1018,9 @@ def check_lstm_step(lstm_step):
     ...     print(failure.found)
     lstm_step returned h_prev and c_prev unchanged
     """
-    forbid_library_calls(lstm_step, FORBIDDEN_NAMES, "lstm_step",
-                         "Write the step with NumPy: matrix products, "
-                         "np.tanh and a sigmoid 1 / (1 + np.exp(-z)).")
+    forbid_library_routines(lstm_step, FORBIDDEN_NAMES, "lstm_step",
+                            "Write the step with NumPy: matrix products, "
+                            "np.tanh and a sigmoid 1 / (1 + np.exp(-z)).")
     rng = np.random.default_rng(0)
     batch, features, units = 3, 5, 4
     kernel, recurrent_kernel, bias = random_lstm_weights(features, units, rng)
@@ -1039,8 +1046,8 @@ def check_lstm_forward(lstm_forward):
     Raises:
         CheckFailure: With what was found, what was expected and a hint.
     """
-    forbid_library_calls(lstm_forward, FORBIDDEN_NAMES, "lstm_forward",
-                         "Loop over time in Python and call your lstm_step.")
+    forbid_library_routines(lstm_forward, FORBIDDEN_NAMES, "lstm_forward",
+                            "Loop over time in Python and call your lstm_step.")
     rng = np.random.default_rng(1)
     batch, time, features, units = 2, 6, 3, 5
     kernel, recurrent_kernel, bias = random_lstm_weights(features, units, rng)

@@ -180,9 +180,22 @@ def test_reference_matches_keras_on_the_lecture_example():
     y_true, y_pred = np.array([[0.0, 1.0, 0.0]]), np.array([[0.2, 0.73, 0.07]])
     keras_loss = keras.ops.convert_to_numpy(
         keras.losses.categorical_crossentropy(y_true, y_pred))
-    assert np.allclose(visible.reference_cross_entropy(y_true, y_pred), keras_loss)
+    assert np.allclose(hidden.reference_cross_entropy(y_true, y_pred), keras_loss)
+    assert np.allclose(visible.keras_cross_entropy(y_true, y_pred), keras_loss)
     assert np.isclose(keras_loss[0], -np.log(0.73))
     assert round(float(keras_loss[0]), 3) == 0.315
+
+
+@pytest.mark.parametrize("y_true, y_pred", [
+    (np.eye(4)[[0, 3, 1, 1, 2]], np.random.default_rng(1).dirichlet(np.ones(4), 5)),
+    (np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[0.0, 1.0], [0.0, 1.0]])),
+    (np.array([1.0, 0.0, 1.0, 0.0, 1.0]), np.array([0.9, 0.2, 0.0, 1.0, 0.5])),
+])
+def test_visible_keras_loss_matches_the_hidden_formula_per_sample(y_true, y_pred):
+    expected = hidden.reference_cross_entropy(y_true, y_pred)
+    found = visible.keras_cross_entropy(y_true, y_pred)
+    assert found.shape == (len(y_true),)
+    assert np.allclose(found, expected, rtol=1e-6, atol=1e-9)
 
 
 # Mistakes ----------------------------------------------------------------

@@ -93,7 +93,7 @@ def count_loop(input_dim, hidden_units, num_classes):
 
 @pytest.mark.parametrize("count_parameters", [
     count_loop,
-    visible.reference_parameter_count,
+    hidden.reference_parameter_count,
     lambda input_dim, hidden_units, num_classes: np.int64(count_loop(
         input_dim, hidden_units, num_classes)),
 ], ids=["loop", "zip", "numpy_int"])
@@ -247,3 +247,17 @@ def test_dense_stubs_fail_cleanly():
 
     for check in DENSE_CHECKS + COUNT_CHECKS + WEIGHT_CHECKS + LABEL_CHECKS:
         assert_fails(check, stub, "NotImplementedError")
+
+
+@pytest.mark.parametrize("layout", [(4, (5,), 3), (784, (128, 64), 10), (2, (), 2)])
+def test_visible_keras_count_matches_the_hidden_formula(layout):
+    assert visible.keras_parameter_count(*layout) == hidden.reference_parameter_count(*layout)
+
+
+def test_visible_first_hidden_weights_is_the_first_dense_layer():
+    from course_lib.builders import make_mlp
+
+    model = make_mlp((8, 8), 10, hidden_units=(16, 8), dropout_rate=0.2)
+    kernel, bias = visible.first_hidden_weights(model)
+    expected_kernel, expected_bias = hidden.first_dense_layer(model).get_weights()
+    assert np.array_equal(kernel, expected_kernel) and np.array_equal(bias, expected_bias)

@@ -74,7 +74,7 @@ def gradients_chain_rule_parts(weights, bias, x, y):
 
 def gradients_float32(weights, bias, x, y):
     x, y, weights = (np.asarray(v, dtype=np.float32) for v in (x, y, weights))
-    loss, grad_weights, grad_bias = visible.reference_loss_and_gradients(weights, bias, x, y)
+    loss, grad_weights, grad_bias = hidden.reference_loss_and_gradients(weights, bias, x, y)
     return np.float32(loss), grad_weights.astype(np.float32), np.float32(grad_bias)
 
 
@@ -94,7 +94,7 @@ def step_keras(weights, bias, grad_weights, grad_bias, learning_rate):
             keras.ops.subtract(bias, learning_rate * grad_bias))
 
 
-GRADIENTS = [visible.reference_loss_and_gradients, make_loss_and_gradients(),
+GRADIENTS = [hidden.reference_loss_and_gradients, make_loss_and_gradients(),
              gradients_loops, gradients_keras_ops, gradients_chain_rule_parts,
              gradients_float32]
 STEPS = [step, step_in_place, step_list, step_keras]
@@ -114,10 +114,10 @@ def test_correct_gradients_pass(loss_and_gradients):
 def test_correct_steps_pass(gradient_descent_step):
     visible.check_gradient_descent_step(gradient_descent_step)
     hidden.check_gradient_descent_step_varied(gradient_descent_step)
-    visible.check_gradient_descent_lowers_loss(visible.reference_loss_and_gradients,
+    visible.check_gradient_descent_lowers_loss(hidden.reference_loss_and_gradients,
                                                gradient_descent_step)
     hidden.check_gradient_descent_follows_the_reference(
-        visible.reference_loss_and_gradients, gradient_descent_step)
+        hidden.reference_loss_and_gradients, gradient_descent_step)
 
 
 def test_numerical_gradient_agrees_with_the_analytic_one():
@@ -125,7 +125,7 @@ def test_numerical_gradient_agrees_with_the_analytic_one():
     x, y = generator.normal(size=(5, 3)), np.array([1.0, 0.0, 1.0, 1.0, 0.0])
     weights = generator.normal(size=3)
     numeric_weights, numeric_bias = visible.numerical_gradients(weights, 0.4, x, y)
-    _, grad_weights, grad_bias = visible.reference_loss_and_gradients(weights, 0.4, x, y)
+    _, grad_weights, grad_bias = hidden.reference_loss_and_gradients(weights, 0.4, x, y)
     assert np.allclose(numeric_weights, grad_weights, atol=1e-8)
     assert np.isclose(numeric_bias, grad_bias, atol=1e-8)
     # and both agree with TensorFlow's automatic differentiation
@@ -183,7 +183,7 @@ def test_loss_rejects_sum_instead_of_mean():
 
 def test_gradients_reject_derivative_with_respect_to_inputs():
     def bug(weights, bias, x, y):
-        loss, _, grad_bias = visible.reference_loss_and_gradients(weights, bias, x, y)
+        loss, _, grad_bias = hidden.reference_loss_and_gradients(weights, bias, x, y)
         p = sigmoid(x @ weights + bias)
         return loss, np.mean((p - y)[:, None] * weights[None, :], axis=0), grad_bias
 
@@ -194,7 +194,7 @@ def test_gradients_reject_derivative_with_respect_to_inputs():
 def test_gradients_reject_missing_sigmoid_slope_mix_up():
     # d(loss)/dz taken as (p - y) * p * (1 - p): squared-error habits
     def bug(weights, bias, x, y):
-        loss, _, _ = visible.reference_loss_and_gradients(weights, bias, x, y)
+        loss, _, _ = hidden.reference_loss_and_gradients(weights, bias, x, y)
         p = sigmoid(x @ weights + bias)
         error = (p - y) * p * (1 - p)
         return loss, x.T @ error / len(y), error.mean()
@@ -224,7 +224,7 @@ def test_step_rejects_gradient_ascent():
     assert_fails(visible.check_gradient_descent_step, bug, fragments=["DOWNHILL"])
     assert_fails(hidden.check_gradient_descent_step_varied, bug)
     assert_fails(visible.check_gradient_descent_lowers_loss,
-                 visible.reference_loss_and_gradients, bug)
+                 hidden.reference_loss_and_gradients, bug)
 
 
 def test_step_rejects_ignored_learning_rate():
@@ -259,7 +259,7 @@ def test_step_rejects_single_return_value():
 
 def test_gradients_with_a_dictionary_key_named_grad_pass():
     def loss_and_gradients(weights, bias, x, y):
-        loss, grad_weights, grad_bias = visible.reference_loss_and_gradients(
+        loss, grad_weights, grad_bias = hidden.reference_loss_and_gradients(
             weights, bias, x, y)
         parts = {"loss": loss, "grad": grad_weights, "grad_b": grad_bias}
         return parts["loss"], parts["grad"], parts["grad_b"]

@@ -136,7 +136,7 @@ def pool_keras_reshape(x, pool_size=2, strides=None):
 
 CORRECT = [pool_loops, pool_sliding_window, pool_reshape_trick,
            pool_channels_first_inside, pool_keras_slices, pool_keras_windows,
-           pool_keras_reshape, visible.reference_max_pool2d]
+           pool_keras_reshape, hidden.reference_max_pool2d]
 KERAS_CORRECT = [pool_keras_slices, pool_keras_windows, pool_keras_reshape]
 
 
@@ -166,10 +166,20 @@ def test_recursive_per_image_max_pool2d_passes():
 
 
 def test_lecture_table_reference():
-    pooled = visible.reference_max_pool2d(visible.LECTURE_TABLE[None, :, :, None])
+    pooled = hidden.reference_max_pool2d(visible.LECTURE_TABLE[None, :, :, None])
     assert pooled[0, :, :, 0].tolist() == [[20, 30], [112, 37]]
     keras_pooled = keras.layers.MaxPooling2D(2)(visible.LECTURE_TABLE[None, :, :, None])
     assert np.array_equal(keras.ops.convert_to_numpy(keras_pooled), pooled)
+
+
+@pytest.mark.parametrize("shape, pool_size, strides", [
+    ((2, 7, 5, 3), 2, None), ((1, 8, 8, 2), 3, 2), ((2, 5, 6, 1), 2, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_visible_keras_pooling_matches_the_hidden_loops(shape, pool_size, strides, dtype):
+    x = np.random.default_rng(3).normal(size=shape).astype(dtype)
+    pooled = visible.keras_max_pool2d(x, pool_size, strides)
+    assert pooled.dtype == dtype
+    assert np.array_equal(pooled, hidden.reference_max_pool2d(x, pool_size, strides))
 
 
 # Mistakes ----------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""The shared check machinery: stub and crash reporting, compact arrays."""
+
+import numpy as np
+import pytest
+
+from course_lib.checks.core import CheckFailure, call_student, short
+
+STUB_HINT = "Replace the `raise NotImplementedError()` line"
+
+
+def failure_of(function, *args, call="f(x)"):
+    with pytest.raises(CheckFailure) as failure:
+        call_student(function, *args, call=call)
+    return failure.value
+
+
+def test_call_student_returns_the_result():
+    assert call_student(lambda x: x + 1, 2, call="f(2)") == 3
+
+
+def test_bare_not_implemented_error_is_the_unfinished_stub():
+    def stub(x):
+        raise NotImplementedError()
+
+    failure = failure_of(stub, 1.0)
+    assert STUB_HINT in failure.hint
+    assert failure.found == "f(x) raised NotImplementedError"
+
+
+def test_bare_not_implemented_error_class_is_the_unfinished_stub():
+    def stub(x):
+        raise NotImplementedError
+
+    assert STUB_HINT in failure_of(stub, 1.0).hint
+
+
+def test_not_implemented_error_with_a_message_is_reported_as_a_crash():
+    message = ("Cannot convert a symbolic tf.Tensor (x:0) to a numpy array. "
+               "This error may indicate that you're trying to pass a Tensor "
+               "to a NumPy call, which is not supported.")
+
+    def numpy_on_symbolic_tensor(x):
+        raise NotImplementedError(message)
+
+    failure = failure_of(numpy_on_symbolic_tensor, 1.0)
+    assert STUB_HINT not in str(failure)
+    assert "raised NotImplementedError: Cannot convert a symbolic tf.Tensor" in failure.found
+    assert "Read the error above" in failure.hint
+
+
+def test_other_crashes_show_type_and_message():
+    failure = failure_of(lambda x: x @ np.ones((3, 2)), np.ones((2, 2)))
+    assert failure.found.startswith("f(x) raised ValueError: ")
+    assert STUB_HINT not in str(failure)
+
+
+def test_check_failure_raised_inside_is_passed_through():
+    def nested(x):
+        raise CheckFailure("inner", "outer")
+
+    assert failure_of(nested, 1.0).found == "inner"
+
+
+def test_call_student_rejects_a_non_function():
+    assert "not a function" in failure_of(None, 1.0).found
+
+
+def test_short_shows_small_arrays_in_full():
+    assert short(np.array([1.0, -2.0, 3.5])) == "[ 1. , -2. , 3.5]"
+    assert short(np.array(2.5)) == "2.5"
+
+
+def test_short_summarises_long_vectors_and_matrices():
+    assert "..." in short(np.arange(100.0))
+    matrix = short(np.arange(10_000.0).reshape(100, 100))
+    assert "..." in matrix and matrix.count(",") < 50
+
+
+@pytest.mark.parametrize("shape", [(8, 4, 4, 3), (2, 2, 2, 2, 2, 2), (32, 28, 28, 1),
+                                   (2, 4, 4, 2), (3, 5, 5)])
+def test_short_summarises_n_d_arrays_with_short_axes(shape):
+    array = np.random.default_rng(0).normal(size=shape)
+    text = short(array)
+    assert "..." in text
+    assert len(text) <= 160, text
+
+
+def test_short_keeps_a_small_4d_array_whole():
+    array = np.arange(4.0).reshape(1, 2, 2, 1)
+    assert short(array) == "[[[[0.], [1.]], [[2.], [3.]]]]"
