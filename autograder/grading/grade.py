@@ -28,13 +28,20 @@ def read_submission(path):
         raise CourseSetupError(f"{path} does not exist. Check the path and try again.")
     if not path.is_file():
         raise CourseSetupError(f"{path} is a folder, not a notebook file.")
+    if path.stat().st_size == 0:
+        raise CourseSetupError(f"{path} is empty (0 bytes). Save the notebook in "
+                               "Jupyter and submit the .ipynb file again.")
     try:
-        return nbformat.read(str(path), as_version=4)
+        notebook = nbformat.read(str(path), as_version=4)
     except Exception as error:  # noqa: BLE001 - any parse failure means "not a notebook"
         raise CourseSetupError(
             f"{path} is not a readable Jupyter notebook ({type(error).__name__}: "
             f"{str(error).splitlines()[0] if str(error) else ''}). Submit the "
             ".ipynb file saved from Jupyter, not a copy of its text.") from None
+    if not notebook.cells:
+        raise CourseSetupError(f"{path} has no cells. Submit the notebook with your "
+                               "work in it.")
+    return notebook
 
 
 def run_autograde(root, assignment, source_folder, notebook_path, notebook_name):
@@ -44,7 +51,8 @@ def run_autograde(root, assignment, source_folder, notebook_path, notebook_name)
         `(api_result, autograded_notebook_path)`.
     """
     shutil.copytree(source_folder, root / SOURCE_DIRECTORY / assignment)
-    api = NbGraderAPI(config=make_config(root))
+    # The kernel must not see the course's instructor sources either.
+    api = NbGraderAPI(config=make_config(root, protected_paths=[source_folder.parent]))
     generated = api.generate_assignment(assignment)
     if not generated["success"]:
         raise CourseSetupError(

@@ -1,7 +1,24 @@
-"""nbgrader preprocessors this course adds to nbgrader's own pipelines."""
+"""nbgrader preprocessors this course adds to nbgrader's own pipelines.
 
-from nbgrader.preprocessors import NbGraderPreprocessor
+`StderrIsNotFailure` keeps library chatter on stderr from costing points;
+`GuardedExecute` runs untrusted notebooks (timeouts, crashes, forged
+verdicts); `SanitizeSubmission` repairs tampered nbgrader metadata.
+"""
+
+import copy
+import json
+import secrets
+import signal
+from pathlib import Path
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer
+
+from autograder.grading.guard import VERDICT_MIME
 
 
 class StderrIsNotFailure(NbGraderPreprocessor):
@@ -21,3 +38,323 @@ class StderrIsNotFailure(NbGraderPreprocessor):
                 if output.get("output_type") == "stream" and output.get("name") == "stderr":
                     output["name"] = "stdout"
         return cell, resources
+
+
+# ---------------------------------------------------------------------------
+# Guarded execution of untrusted notebooks.
+
+RESET_CODE = '__import__("autograder.grading.guard", fromlist=["reset"]).reset({token!r})'
+FINISH_CODE = '__import__("autograder.grading.guard", fromlist=["finish"]).finish({token!r})'
+
+
+def error_output(name, message):
+    """An nbformat `error` output, which nbgrader scores as a failed test."""
+    return NotebookNode(output_type="error", ename=name, evalue=message,
+                        traceback=[f"{name}: {message}"])
+
+
+def is_test_cell(cell):
+    """True for an autograded test cell (graded, code, not an answer cell)."""
+    return (cell.cell_type == "code" and utils.is_grade(cell)
+            and not utils.is_solution(cell))
+
+
+class GuardedExecute(Execute):
+    """nbgrader's `Execute`, hardened for untrusted submissions.
+
+    - The kernel starts through `SandboxKernelManager` (memory and file-size
+      limits, a scratch folder, no network where the machine allows it).
+    - A cell that runs past the timeout, or a kernel that dies (segfault,
+      `os._exit`, out of memory), does not stop grading: the cell gets an
+      error output saying so, the kernel is restarted, the cells that had
+      run cleanly before it are run again to rebuild the student's state, and
+      grading goes on. After `max_restarts` restarts the remaining cells are
+      marked as not run, with the reason.
+    - Output beyond `max_output_chars` per cell is dropped with a note.
+    - Every test cell runs guarded: a separate reset request first undoes
+      student changes to the interpreter (see `autograder.grading.guard`),
+      then the test runs with a one-time token appended; only a cell with no
+      error and exactly one verdict carrying that token keeps its points.
+      Anything else gets an error output naming why, so nbgrader scores it 0.
+    """
+
+    max_restarts = Integer(3, help="Kernel restarts allowed per notebook.").tag(config=True)
+    max_output_chars = Integer(
+        200_000, help="Characters of output kept per cell.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        from autograder.grading.sandbox import SandboxKernelManager
+
+        kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
+        super().__init__(*args, **kwargs)
+        # Timeouts must raise so the cell can be stopped for sure (an
+        # interrupt does not end a loop that catches KeyboardInterrupt).
+        self.interrupt_on_timeout = False
+        self.extra_arguments = [*self.extra_arguments,
+                                "--IPKernelApp.extensions=autograder.grading.guard"]
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._restarts = 0
+        self._kernel_lost = None
+        self._replay = []
+        self._output_used = {}
+        return super().preprocess(nb, resources, km)
+
+    # -- output limit ------------------------------------------------------
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        kind = msg.get("msg_type")
+        if kind in ("stream", "display_data", "execute_result", "update_display_data"):
+            data = content.get("data", {})
+            if VERDICT_MIME not in data:
+                size = len(content.get("text", "")) + len(json.dumps(data, default=str))
+                used = self._output_used.get(cell_index, 0)
+                self._output_used[cell_index] = used + size
+                if used + size > self.max_output_chars:
+                    if used <= self.max_output_chars:
+                        outs.append(NotebookNode(
+                            output_type="stream", name="stdout",
+                            text=f"\n[output limited: more than {self.max_output_chars} "
+                                 "characters; the rest was dropped]\n"))
+                    return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    # -- cell execution ------------------------------------------------------
+
+    def preprocess_cell(self, cell, resources, index):
+        self._check_assign_resources(resources)
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, self.resources
+        self._output_used[index] = 0
+        if self._kernel_lost:
+            cell.outputs = [error_output("CellNotRun", self._kernel_lost)]
+            return cell, self.resources
+        try:
+            if is_test_cell(cell):
+                self.run_test_cell(cell, index)
+                self.note_restart(cell)
+                if not any(output.output_type == "error" for output in cell.outputs):
+                    self._replay.append(index)  # its imports may serve later tests
+            else:
+                self.execute_cell(cell, index, store_history=True)
+                if not any(output.output_type == "error" for output in cell.outputs):
+                    self._replay.append(index)
+            if any(output.get("ename") == "MemoryError" for output in cell.outputs):
+                # The memory may still be held; start clean rather than fail on.
+                self.stop_cell(cell, index, "MemoryLimit",
+                               f"cell {index + 1} ran out of memory (the grading limit "
+                               f"is {getattr(self.km, 'memory_limit_mb', '?')} MiB); "
+                               "the kernel was restarted")
+        except CellTimeoutError:
+            self.stop_cell(cell, index, "CellTimeout",
+                           f"cell {index + 1} timed out after {self.timeout} s and was "
+                           "stopped; the kernel was restarted")
+        except DeadKernelError:
+            self.stop_cell(cell, index, "KernelDied",
+                           f"the kernel died while running cell {index + 1}: "
+                           f"{self.death_reason()}; the kernel was restarted")
+        self.nb.cells[index] = cell
+        return cell, self.resources
+
+    def note_restart(self, cell):
+        """Say in a failed test's message that the kernel had been restarted."""
+        if not self._restarts:
+            return
+        for output in cell.outputs:
+            if output.output_type == "error":
+                output["evalue"] = (f"{output.get('evalue', '')} (note: the kernel was "
+                                    f"restarted {self._restarts} time(s) earlier, see the "
+                                    "first failed cell; cells before it were run again)")
+                break
+
+    def death_reason(self):
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        code = process.poll() if process is not None else None
+        if code is None:
+            return "it stopped responding"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = {"SIGSEGV": " (a segmentation fault)",
+                    "SIGKILL": " (killed, usually for using too much memory)"}.get(name, "")
+            return f"it was ended by {name}{hint}"
+        return f"it exited with status {code} (e.g. os._exit or a crash in native code)"
+
+    def stop_cell(self, cell, index, name, message):
+        """Record why `cell` stopped, restart the kernel and rebuild state."""
+        if is_test_cell(cell):
+            cell.source = cell.metadata.get("nbgrader", {}).pop("original_source", cell.source)
+            cell.outputs = [output for output in cell.outputs
+                            if VERDICT_MIME not in output.get("data", {})]
+        if self._restarts >= self.max_restarts:
+            cell.outputs.append(error_output(name, message.replace(
+                "; the kernel was restarted", "")))
+            self._kernel_lost = (f"not run: the kernel failed {self._restarts + 1} times "
+                                 f"(last at cell {index + 1}); grading stopped here")
+            return
+        cell.outputs.append(error_output(name, message))
+        self._restarts += 1
+        try:
+            self.fresh_kernel()
+            for earlier in self._replay:
+                replayed = copy.deepcopy(self.nb.cells[earlier])
+                self.execute_cell(replayed, earlier, store_history=False)
+                if any(output.get("ename") == "MemoryError" for output in replayed.outputs):
+                    raise RuntimeError("memory limit while rebuilding state")
+        except (CellTimeoutError, DeadKernelError, RuntimeError) as error:
+            self._kernel_lost = (f"not run: the kernel could not be restarted after cell "
+                                 f"{index + 1} ({type(error).__name__})")
+
+    def fresh_kernel(self):
+        """Replace the kernel (dead or stuck) with a new sandboxed one."""
+        old_manager = self.km
+        self.shutdown_kernel = "immediate"
+        self._cleanup_kernel()
+        if hasattr(old_manager, "cleanup_scratch"):
+            old_manager.cleanup_scratch()
+        self.km = self.create_kernel_manager()
+        self.start_new_kernel()
+        self.start_new_kernel_client()
+
+    def run_test_cell(self, cell, index):
+        """Run one test cell guarded; leave outputs nbgrader scores correctly."""
+        reset_token = secrets.token_hex(16)
+        reset = NotebookNode(cell_type="code", source=RESET_CODE.format(token=reset_token),
+                             metadata={}, outputs=[])
+        self.execute_cell(reset, index, store_history=False)
+        reset_failed = [output for output in reset.outputs if output.output_type == "error"]
+        if not any(output.get("data", {}).get(VERDICT_MIME, {}).get("reset") == reset_token
+                   for output in reset.outputs):
+            reset_failed = reset_failed or [{"ename": "no confirmation"}]
+        token = secrets.token_hex(16)
+        original = cell.source
+        cell.metadata.setdefault("nbgrader", {})["original_source"] = original
+        cell.source = original + "\n" + FINISH_CODE.format(token=token)
+        try:
+            self.execute_cell(cell, index, store_history=True)
+        finally:
+            cell.source = original
+            cell.metadata["nbgrader"].pop("original_source", None)
+        self.judge_test_cell(cell, token, reset_failed)
+
+    @staticmethod
+    def judge_test_cell(cell, token, reset_failed=()):
+        """Keep a test cell's points only when its verdict is genuine.
+
+        Removes verdict and numeric-result outputs (no partial credit from a
+        printed number) and adds an error output with the reason when the
+        cell did not finish cleanly with exactly one verdict carrying `token`.
+        """
+        verdicts = [output["data"][VERDICT_MIME] for output in cell.outputs
+                    if VERDICT_MIME in output.get("data", {})]
+        cell.outputs = [output for output in cell.outputs
+                        if VERDICT_MIME not in output.get("data", {})
+                        and output.output_type != "execute_result"]
+        if any(output.output_type == "error" for output in cell.outputs):
+            return
+        genuine = [verdict for verdict in verdicts
+                   if isinstance(verdict, dict) and verdict.get("token") == token]
+        if reset_failed:
+            reason = ("GradingEnvironmentError", "the grading environment could not be "
+                      f"reset before this test ({reset_failed[0].get('ename')}); "
+                      "scored as failed")
+        elif len(verdicts) != len(genuine) or len(genuine) > 1:
+            reason = ("ForgedVerdict", "the notebook produced a test verdict of its own; "
+                      "scored as failed")
+        elif not genuine:
+            reason = ("TestDidNotFinish", "the test stopped before its end without "
+                      "showing an error (the notebook hides errors, e.g. with a custom "
+                      "exception handler); scored as failed")
+        elif not genuine[0].get("intact"):
+            altered = ", ".join(map(str, genuine[0].get("altered", []))) or "unknown"
+            reason = ("GradingEnvironmentAltered", "code run by the test changed the "
+                      f"grading functions ({altered}); scored as failed")
+        else:
+            return
+        cell.outputs.append(error_output(*reason))
+
+
+class SanitizeSubmission(NbGraderPreprocessor):
+    """Repair nbgrader metadata a student changed, before nbgrader checks it.
+
+    Runs first in nbgrader's sanitize step, before `DeduplicateIds` and
+    `OverwriteCells` (which restore test cells' source and points by
+    grade_id):
+
+    - a cell whose grade_id the gradebook does not know (renamed, invented)
+      loses its nbgrader metadata and becomes an ordinary cell;
+    - of cells sharing a grade_id only the last keeps the metadata (nbgrader's
+      own rule), the others become ordinary cells instead of failing
+      nbgrader's metadata check;
+    - every test cell of the source notebook that the submission lacks
+      (deleted, or renamed above) is put back from the gradebook, after the
+      closest cell that precedes it in the released notebook.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook, MissingEntry
+
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gradebook:
+            try:
+                source = gradebook.find_notebook(info["notebook"], info["assignment"])
+            except MissingEntry:
+                return nb, resources
+            known = {cell.name: cell for cell in source.source_cells}
+            tests = {cell.name: float(cell.max_score) for cell in source.grade_cells
+                     if cell.cell_type == "code"}
+            answers = {cell.name for cell in source.solution_cells}
+            seen = set()
+            for cell in reversed(nb.cells):
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if "nbgrader" not in cell.metadata:
+                    continue
+                if grade_id not in known or grade_id in seen:
+                    self.log.warning("Cell %r is unknown or repeated; graded as an "
+                                     "ordinary cell", grade_id)
+                    del cell.metadata["nbgrader"]
+                    continue
+                seen.add(grade_id)
+            order = self.released_order(resources) or list(known)
+            for grade_id in order:
+                if grade_id in seen or grade_id not in tests or grade_id in answers:
+                    continue
+                self.log.warning("Test cell %r is missing; put back", grade_id)
+                restored = nbformat.v4.new_code_cell(known[grade_id].source)
+                restored.metadata["nbgrader"] = {
+                    "grade": True, "grade_id": grade_id, "locked": True,
+                    "points": tests[grade_id], "schema_version": 3,
+                    "solution": False, "task": False,
+                    "checksum": known[grade_id].checksum}
+                restored.pop("id", None)
+                nb.cells.insert(self.insert_position(nb, order, grade_id), restored)
+                seen.add(grade_id)
+        return nb, resources
+
+    @staticmethod
+    def insert_position(nb, order, grade_id):
+        """Right after the present cell that comes closest before `grade_id`."""
+        earlier = set(order[:order.index(grade_id)])
+        position = 0
+        for index, cell in enumerate(nb.cells):
+            if cell.metadata.get("nbgrader", {}).get("grade_id") in earlier:
+                position = index + 1
+        return position
+
+    def released_order(self, resources):
+        """grade_ids in the order of the released notebook, or [] if absent."""
+        from nbgrader.coursedir import CourseDirectory
+
+        info = resources["nbgrader"]
+        try:
+            coursedir = CourseDirectory(config=self.config)
+            path = Path(coursedir.format_path(coursedir.release_directory, ".",
+                                              info["assignment"])) / f"{info['notebook']}.ipynb"
+            released = nbformat.read(str(path), as_version=4)
+        except Exception:  # noqa: BLE001 - fall back to the gradebook's order
+            return []
+        return [cell.metadata["nbgrader"]["grade_id"] for cell in released.cells
+                if cell.metadata.get("nbgrader", {}).get("grade_id")]

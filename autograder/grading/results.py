@@ -47,8 +47,9 @@ def read_notebook_results(gradebook_url, assignment, student, notebook,
 
     Returns:
         A list of dicts `{"id", "score", "max_score", "passed", "message"}` in
-        notebook order, autograded test cells only. Empty when the gradebook
-        holds no such submission.
+        notebook order: every autograded test cell the gradebook knows, each
+        failed one with a reason. Empty when the gradebook holds no such
+        submission.
 
     Example:
 
@@ -70,11 +71,10 @@ def read_notebook_results(gradebook_url, assignment, student, notebook,
             submitted = gradebook.find_submission_notebook(notebook, assignment, student)
         except MissingEntry:
             return []
+        answers = {cell.name for cell in submitted.notebook.solution_cells}
         for grade in submitted.grades:
-            if grade.cell_type != "code":
-                continue
-            if cells and grade.name not in cells:
-                continue  # a manually graded answer cell, not a test
+            if grade.cell_type != "code" or grade.name in answers:
+                continue  # markdown or a manually graded answer cell, not a test
             score = grade.score if grade.score is not None else 0.0
             max_score = float(grade.max_score)
             passed = score >= max_score

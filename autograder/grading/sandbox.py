@@ -1,0 +1,405 @@
+"""Start grading kernels with resource limits, a scratch folder and no network.
+
+Students' notebooks are untrusted code. Every grading kernel is started
+through this module's launcher (`python -m autograder.grading.sandbox`),
+which applies operating-system limits to the kernel process and then
+replaces itself with the normal IPython kernel:
+
+- writable memory (`RLIMIT_DATA`: heap, anonymous mappings, thread stacks):
+  a memory bomb gets a `MemoryError` (or the kernel dies) instead of
+  exhausting the grading machine. Unlike an address-space limit it does not
+  count address space that is only reserved: TensorFlow reserves about 3 GB
+  (CUDA far more, untested here) yet trains small models under 1 GiB;
+- largest file the kernel may write (`RLIMIT_FSIZE`) and no core dumps;
+- isolation, when the grader runs as root on Linux (a container is enough):
+  an empty network namespace (the kernel talks to the grader through Unix
+  sockets), a private mount namespace where instructor sources, gradebook
+  and submissions are covered by empty file systems, /tmp is a fresh empty
+  one (keeping the scratch folder) and everything outside the scratch
+  folder is read-only, and no capabilities (or the `nobody` user
+  where the Python installation allows it). Elsewhere this step is skipped
+  and said so in the log.
+
+`SandboxKernelManager` also gives the kernel a fresh scratch working folder
+holding a copy of the submission's folder only, and removes it afterwards.
+
+Settings come from `make_config` arguments or the environment variables
+`COURSE_KERNEL_MEMORY_MB` (default 8192; a small Keras training run needs
+well under 1 GiB) and `COURSE_KERNEL_ISOLATION` (`on` by default; `off`
+keeps the host network and file system, e.g. to debug a kernel).
+"""
+
+import argparse
+import ctypes
+import functools
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import weakref
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Bool, Integer, List, Unicode
+
+DEFAULT_MEMORY_MB = 8192
+# Largest file a kernel may write, and the most a submission folder may hold
+# to be copied into the scratch folder.
+MAX_FILE_MB = 256
+MAX_COPY_MB = 200
+CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_RDONLY, MS_REMOUNT = 1, 32
+PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
+CAPABILITY_VERSION_3 = 0x20080522
+# Mount points left writable inside the kernel's mount namespace.
+WRITABLE_SYSTEM_MOUNTS = ("/proc", "/sys", "/dev", "/mnt")
+UNPRIVILEGED_USER = 65534  # "nobody"
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "CREDENTIAL")
+
+
+def memory_limit_from_environment():
+    """The kernel memory limit in MiB from `COURSE_KERNEL_MEMORY_MB`.
+
+    Raises:
+        ValueError: when the variable is set but is not a positive integer.
+    """
+    text = os.environ.get("COURSE_KERNEL_MEMORY_MB", "").strip()
+    if not text:
+        return DEFAULT_MEMORY_MB
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(
+            f"COURSE_KERNEL_MEMORY_MB={text!r} is not a positive whole number of "
+            "MiB; set it to e.g. 8192 or unset it.")
+    return int(text)
+
+
+def isolation_wanted():
+    """True unless `COURSE_KERNEL_ISOLATION=off` turns the isolation off."""
+    return os.environ.get("COURSE_KERNEL_ISOLATION", "on").strip().lower() != "off"
+
+
+@functools.lru_cache(maxsize=1)
+def isolation_available():
+    """Whether a child process can get its own network and mount namespaces.
+
+    True only on Linux when the grader runs as root (a container's root is
+    enough); the launcher then also drops the kernel to the `nobody` user.
+    """
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return False
+    probe = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+             f"sys.exit(0 if libc.unshare({CLONE_NEWNET | CLONE_NEWNS}) == 0 else 1)")
+    try:
+        return subprocess.run([sys.executable, "-c", probe], timeout=30,
+                              capture_output=True).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def apply_limits(memory_mb, max_file_mb=MAX_FILE_MB):
+    """Set writable-memory, file-size and core-dump limits on this process."""
+    memory = int(memory_mb) * 1024 * 1024
+    for limit, value in ((resource.RLIMIT_DATA, memory),
+                         (resource.RLIMIT_FSIZE, int(max_file_mb) * 1024 * 1024),
+                         (resource.RLIMIT_CORE, 0)):
+        soft, hard = resource.getrlimit(limit)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(limit, (value, hard))
+
+
+def mount_points():
+    """Mount points of this process's mount namespace, parents first."""
+    points = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
+        for line in mounts:
+            point = line.split()[4].encode().decode("unicode_escape")
+            if point not in points:
+                points.append(point)
+    return sorted(points, key=len)
+
+
+def private_temporary_folders(libc, scratch):
+    """Cover /tmp, /var/tmp and /dev/shm with empty file systems, keeping `scratch`.
+
+    Other grading runs, test folders and kernels' sockets live in /tmp; the
+    kernel sees none of them, only its own scratch folder at the same path.
+
+    Returns:
+        True when /tmp was replaced.
+    """
+    holder = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        temporary = os.path.dirname(scratch)
+        if libc.mount(b"tmpfs", os.fsencode(temporary), b"tmpfs",
+                      MS_NOSUID | MS_NODEV, b"size=1m,mode=1777") != 0:
+            return False
+        os.makedirs(scratch, exist_ok=True)
+        if libc.mount(f"/proc/self/fd/{holder}".encode(), os.fsencode(scratch), None,
+                      MS_BIND, None) != 0:
+            return False
+    finally:
+        os.close(holder)
+    for folder in ("/var/tmp", "/dev/shm"):
+        if os.path.isdir(folder) and folder != temporary:
+            libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs",
+                       MS_NOSUID | MS_NODEV, b"size=1m,mode=1777")
+    return True
+
+
+def isolate(hidden_paths, scratch=None, hidden_globs=()):
+    """Enter new network and mount namespaces; hide and freeze the files.
+
+    The new network namespace has no interfaces up: no connection leaves
+    the kernel. In the private mount namespace every existing path of
+    `hidden_paths` (and every other grading folder `/tmp/course-grade-*`)
+    is covered by an empty read-only filesystem (folders) or by /dev/null
+    (files), so the kernel sees no solutions, gradebook or other
+    submissions; /tmp, /var/tmp and /dev/shm are replaced by empty ones
+    (keeping `scratch`); then every file system except `scratch` is made
+    read-only.
+
+    Returns:
+        A list of problems (empty when everything worked).
+    """
+    import glob
+
+    problems = []
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNET | CLONE_NEWNS) != 0:
+        return [f"unshare failed (errno {ctypes.get_errno()})"]
+    if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
+        return [f"could not make mounts private (errno {ctypes.get_errno()})"]
+    if scratch and not private_temporary_folders(libc, scratch):
+        problems.append(f"could not give the kernel a private /tmp (errno "
+                        f"{ctypes.get_errno()})")
+        if libc.mount(os.fsencode(scratch), os.fsencode(scratch), None, MS_BIND, None) != 0:
+            problems.append(f"could not keep {scratch} writable")
+            scratch = None
+    for pattern in hidden_globs:
+        hidden_paths = [*hidden_paths, *glob.glob(pattern)]
+    for path in hidden_paths:
+        if os.path.isdir(path):
+            done = libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs",
+                              MS_NOSUID | MS_NODEV | MS_NOEXEC, b"size=4k,mode=000")
+        elif os.path.exists(path):
+            done = libc.mount(b"/dev/null", os.fsencode(path), None, MS_BIND, None)
+        else:
+            continue
+        if done != 0:
+            problems.append(f"could not hide {path} (errno {ctypes.get_errno()})")
+    if scratch:
+        for point in mount_points():
+            if point == scratch or any(point == system or point.startswith(system + "/")
+                                       for system in WRITABLE_SYSTEM_MOUNTS):
+                if point != "/dev/shm":
+                    continue
+            libc.mount(None, os.fsencode(point), None,
+                       MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+        probe = os.path.join(os.path.dirname(scratch), ".course-write-probe")
+        try:
+            with open(probe, "w", encoding="utf-8"):
+                pass
+            os.remove(probe)
+            problems.append("the file system outside the scratch folder stays writable")
+        except OSError:
+            pass
+    return problems
+
+
+def drop_capabilities():
+    """Give up every capability for good (the process may stay uid 0).
+
+    Without CAP_SYS_ADMIN the kernel cannot undo the mounts of `isolate`;
+    without CAP_DAC_OVERRIDE it cannot bypass file permissions; an empty
+    bounding set keeps the capabilities from coming back on exec.
+
+    Returns:
+        True when it worked.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in range(64):
+        libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)(0, 0, 0, 0, 0, 0)
+    done = libc.capset(ctypes.byref(header), ctypes.byref(data)) == 0
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    return done
+
+
+def can_run_as(user, program):
+    """Whether `user` (a uid, not root) may execute `program` and its folders."""
+    path = Path(os.path.realpath(program))
+    for folder in path.parents:
+        info = folder.stat()
+        if info.st_uid != user and not info.st_mode & 0o001:
+            return False
+    return bool(path.stat().st_mode & 0o001)
+
+
+def connection_file_into(command, scratch):
+    """Copy the kernel's connection file (`-f FILE`) into `scratch`.
+
+    The file usually lies in /tmp or the Jupyter runtime folder, which the
+    kernel will not see once isolated.
+
+    Returns:
+        The kernel command naming the copy.
+    """
+    command = list(command)
+    for index, part in enumerate(command[:-1]):
+        if part == "-f" and os.path.isfile(command[index + 1]):
+            copy = os.path.join(scratch, os.path.basename(command[index + 1]))
+            shutil.copyfile(command[index + 1], copy)
+            command[index + 1] = copy
+    return command
+
+
+def drop_privileges(command, scratch, user=UNPRIVILEGED_USER):
+    """Hand `scratch` (connection file included) to `user`, then become `user`.
+
+    Returns:
+        The kernel command, unchanged.
+    """
+    for folder, subfolders, files in os.walk(scratch):
+        for name in [folder, *(os.path.join(folder, item) for item in subfolders + files)]:
+            os.lchown(name, user, user)
+    os.setgroups([])
+    os.setgid(user)
+    os.setuid(user)
+    return command
+
+
+def folder_size_mb(folder):
+    total = 0
+    for path in Path(folder).rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            total += path.stat().st_size
+    return total / (1024 * 1024)
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """A kernel manager that launches kernels through the sandbox launcher.
+
+    Args:
+        memory_limit_mb: Writable-memory limit of the kernel in MiB.
+        isolate_network: Put the kernel in an empty network namespace when
+            the machine allows it.
+
+    Example:
+
+    >>> manager = SandboxKernelManager(kernel_name="python3")  # doctest: +SKIP
+    """
+
+    memory_limit_mb = Integer(DEFAULT_MEMORY_MB, config=True,
+                              help="Writable-memory limit of the kernel in MiB.")
+    isolate_network = Bool(True, config=True,
+                           help="Run the kernel without network access, as an "
+                                "unprivileged user, where possible.")
+    hidden_paths = List(Unicode(), config=True,
+                        help="Files and folders the kernel must not see.")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.scratch = tempfile.mkdtemp(prefix="course-kernel-")
+        self._remove_scratch = weakref.finalize(self, shutil.rmtree, self.scratch, True)
+        self.network_isolated = bool(self.isolate_network and isolation_available())
+        if self.network_isolated:
+            # Inside its own network namespace the kernel cannot reach the
+            # grader's loopback; Unix sockets in a private folder still work.
+            self.transport = "ipc"
+            self.ip = os.path.join(self.scratch, ".sockets", "kernel")
+            os.makedirs(os.path.dirname(self.ip), exist_ok=True)
+        elif self.isolate_network:
+            self.log.warning("kernel isolation (network, hidden folders, unprivileged "
+                             "user) needs Linux and root; the kernel runs with the "
+                             "grader's network and rights, limits and scratch folder only")
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        command = super().format_kernel_cmd(extra_arguments)
+        launcher = [sys.executable, "-m", "autograder.grading.sandbox",
+                    "--memory-mb", str(self.memory_limit_mb)]
+        if self.network_isolated:
+            launcher += ["--isolate", "--scratch", self.scratch]
+            for path in self.hidden_paths:
+                launcher += ["--hide", path]
+            # Other grading runs' temporary course folders.
+            for folder in {tempfile.gettempdir(), "/tmp"}:
+                launcher += ["--hide-glob", os.path.join(folder, "course-grade-*")]
+        return [*launcher, "--", *command]
+
+    async def _async_pre_start_kernel(self, **kw):
+        work = os.path.join(self.scratch, "work")
+        if not os.path.isdir(work):
+            origin = kw.get("cwd")
+            inside = origin and os.path.realpath(self.scratch).startswith(
+                os.path.realpath(origin) + os.sep)
+            if (origin and os.path.isdir(origin) and not inside
+                    and folder_size_mb(origin) <= MAX_COPY_MB):
+                shutil.copytree(origin, work, symlinks=True,
+                                ignore=shutil.ignore_patterns("course-kernel-*"))
+            else:
+                os.makedirs(work)
+        kw["cwd"] = work
+        env = {name: value for name, value in (kw.get("env") or os.environ).items()
+               if not any(word in name.upper() for word in SECRET_WORDS)}
+        env["HOME"] = work
+        env["TMPDIR"] = work
+        # Fewer malloc arenas: less memory held per thread in many-core machines.
+        env.setdefault("MALLOC_ARENA_MAX", "4")
+        kw["env"] = env
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            self.cleanup_scratch()
+
+    cleanup_resources = _async_cleanup_resources
+
+    def cleanup_scratch(self):
+        """Remove the scratch folder now (it is also removed at exit)."""
+        self._remove_scratch()
+
+
+def main(argv=None):
+    """Launcher: apply the limits, then replace this process with the kernel."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.grading.sandbox")
+    parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
+    parser.add_argument("--max-file-mb", type=int, default=MAX_FILE_MB)
+    parser.add_argument("--isolate", action="store_true")
+    parser.add_argument("--scratch")
+    parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--hide-glob", action="append", default=[])
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+    command = list(options.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        parser.error("give the kernel command after --")
+    if options.isolate:
+        if options.scratch:
+            command = connection_file_into(command, options.scratch)
+        problems = isolate(options.hide, options.scratch, options.hide_glob)
+        if options.scratch and os.geteuid() == 0:
+            if can_run_as(UNPRIVILEGED_USER, sys.executable):
+                command = drop_privileges(command, options.scratch)
+            elif not drop_capabilities():
+                problems.append("could not drop capabilities")
+        if problems:
+            # Goes to the grader's log, never into the notebook.
+            print("sandbox: " + "; ".join(problems), file=sys.stderr)
+    apply_limits(options.memory_mb, options.max_file_mb)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Hostile, broken and runaway submissions graded through `grade_notebook`.
+
+Every sample in tests/files/hostile/ is the toy assignment's released stub
+with one thing done to it (see each notebook's `hostile_case` metadata).
+The toy notebook has two tests: `toy_test_visible` (1 point) and
+`toy_test_hidden` (2 points). All samples are graded once, two at a time,
+with a 5 s cell timeout and a 2 GiB kernel memory limit; each test then
+checks the exact score and the reason given.
+"""
+
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.course import Course
+from autograder.grading.sandbox import isolation_available
+
+HOSTILE = Path(__file__).resolve().parents[1] / "files" / "hostile"
+TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
+ESCAPE_PROBES = ["/tmp/course-escape-probe.txt", "/var/tmp/course-escape-probe.txt"]
+TEST_IDS = ["toy_test_visible", "toy_test_hidden"]
+SETTINGS = {"COURSE_CELL_TIMEOUT": "5", "COURSE_KERNEL_MEMORY_MB": "2048",
+            "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+# name -> (score, {test id: text its message must contain})
+EXPECTED = {
+    "runaway_infinite_loop": (3.0, {}),
+    "runaway_training": (3.0, {}),
+    "runaway_loop_in_answer": (0.0, {"toy_test_visible": "timed out after 5 s"}),
+    "runaway_flood": (3.0, {}),
+    "crash_os_exit": (3.0, {}),
+    "crash_segfault": (3.0, {}),
+    "crash_sys_exit": (3.0, {}),
+    "crash_memory_bomb": (3.0, {}),
+    "crash_in_answer": (0.0, {"toy_test_visible": "SIGSEGV"}),
+    "tamper_edited_test": (1.0, {"toy_test_hidden": "square(-2.0) returned -4.0"}),
+    "tamper_deleted_test": (1.0, {"toy_test_hidden": "square(-2.0) returned -4.0"}),
+    "tamper_points": (1.0, {"toy_test_hidden": "square(-2.0) returned -4.0"}),
+    "tamper_grade_id": (1.0, {"toy_test_hidden": "square(-2.0) returned -4.0"}),
+    "tamper_duplicate_ids": (1.0, {"toy_test_hidden": "square(-2.0) returned -4.0"}),
+    "tamper_test_in_solution": (1.0, {"toy_test_hidden": "square(-2.0) returned -4.0"}),
+    "forge_custom_exc": (0.0, {"toy_test_visible": "CheckFailure"}),
+    "forge_post_run_cell": (0.0, {"toy_test_visible": "CheckFailure"}),
+    "forge_redefined_errors": (0.0, {"toy_test_visible": "CheckFailure"}),
+    "forge_patched_checks": (0.0, {"toy_test_visible": "CheckFailure"}),
+    "forge_patched_numpy": (0.0, {"toy_test_visible": "CheckFailure"}),
+    "forge_printed_pass": (0.0, {"toy_test_visible": "CheckFailure"}),
+    "forge_input_transformer": (0.0, {}),
+    "forge_during_check": (0.0, {"toy_test_visible": "GradingEnvironmentAltered",
+                                 "toy_test_hidden": "numpy.allclose"}),
+    "reach_files_and_network": (3.0, {}),
+}
+
+
+def grade_in_worker(course_root, name, settings):
+    os.environ.update(settings)
+    from autograder.grading.grade import grade_notebook
+
+    return name, grade_notebook(HOSTILE / f"{name}.ipynb", course=Course(Path(course_root)))
+
+
+def grade_all(course_root, names, settings=SETTINGS):
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(grade_in_worker, str(course_root), name, settings)
+                   for name in names]
+        return dict(future.result() for future in futures)
+
+
+@pytest.fixture(scope="module")
+def toy_course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile_course")
+    shutil.copytree(TOY_COURSE, root, dirs_exist_ok=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def reports(toy_course):
+    return grade_all(toy_course, sorted(EXPECTED))
+
+
+def test_every_case_has_a_sample_notebook():
+    samples = {path.stem for path in HOSTILE.glob("*.ipynb")
+               if not path.stem.startswith("broken_")}
+    assert samples == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hostile_submission_gets_exact_score(name, reports):
+    if name == "reach_files_and_network" and not isolation_available():
+        pytest.skip("kernel isolation needs Linux and root; not available here")
+    report = reports[name]
+    score, messages = EXPECTED[name]
+    assert report["error"] is None, report
+    assert report["score"] == score, report["tests"]
+    assert report["max_score"] == 3.0
+    rows = {row["id"]: row for row in report["tests"]}
+    for test_id, fragment in messages.items():
+        assert fragment in rows[test_id]["message"], rows[test_id]
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_test_is_reported_with_a_reason(name, reports):
+    """Reconciliation: submitted tests = passed + failed-with-reason."""
+    rows = reports[name]["tests"]
+    assert sorted(row["id"] for row in rows) == sorted(TEST_IDS)
+    passed = [row for row in rows if row["passed"]]
+    failed = [row for row in rows if not row["passed"] and row["message"].strip()]
+    assert len(passed) + len(failed) == len(TEST_IDS)
+    assert reports[name]["score"] == sum(row["score"] for row in rows)
+
+
+def test_runaway_cell_reason_names_the_timeout(reports):
+    rows = reports["runaway_loop_in_answer"]["tests"]
+    assert all("CellTimeout" in row["message"] or "restarted" in row["message"]
+               for row in rows)
+
+
+@pytest.mark.skipif(not isolation_available(), reason="kernel isolation needs Linux and root")
+def test_reach_sample_does_reach_without_the_sandbox(toy_course):
+    """The reach sample is a real probe: with isolation off it finds things."""
+    settings = {**SETTINGS, "COURSE_KERNEL_ISOLATION": "off"}
+    report = grade_all(toy_course, ["reach_files_and_network"], settings)[
+        "reach_files_and_network"]
+    assert report["score"] == 0.0
+    assert "reached:" in report["tests"][0]["message"]
+    for probe in ESCAPE_PROBES:
+        Path(probe).unlink(missing_ok=True)
