@@ -56,14 +56,11 @@ def autograde_preprocessors():
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,
-                                        Execute, IgnorePattern, LimitOutput,
-                                        SaveAutoGrades)
+                                        IgnorePattern, LimitOutput, SaveAutoGrades)
 
     from autograder.grading.preprocessors import GuardedExecute, StderrIsNotFailure
 
-    # nbgrader's own `Execute` keeps its place, switched off by `make_config`
-    # (`Execute.enabled = False`), so tools that look for it still find it.
-    return [Execute, GuardedExecute, StderrIsNotFailure, IgnorePattern, ClearMetadataPreprocessor,
+    return [GuardedExecute, StderrIsNotFailure, IgnorePattern, ClearMetadataPreprocessor,
             LimitOutput, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 
 
@@ -144,7 +141,6 @@ def make_config(course_root, database_url=None, cell_timeout=None, memory_limit_
         hidden.append(repository / SOURCE_DIRECTORY)
     config.SandboxKernelManager.hidden_paths = sorted({str(path) for path in hidden})
     config.ExecutePreprocessor.kernel_name = "python3"
-    config.Execute.enabled = False
     config.GuardedExecute.enabled = True
     # nbgrader scores a test cell zero when it writes anything to stderr.
     # TensorFlow's C++ start-up lines go to the process's stderr, so the

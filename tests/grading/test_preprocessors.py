@@ -3,7 +3,7 @@
 import nbformat
 
 from autograder.grading.config import autograde_preprocessors
-from autograder.grading.preprocessors import StderrIsNotFailure
+from autograder.grading.preprocessors import GuardedExecute, StderrIsNotFailure
 from nbgrader.preprocessors import Execute, SaveAutoGrades
 from nbgrader.utils import determine_grade
 
@@ -35,4 +35,6 @@ def test_an_error_still_scores_zero():
 
 def test_preprocessor_runs_between_execution_and_saving_grades():
     pipeline = autograde_preprocessors()
-    assert pipeline.index(Execute) < pipeline.index(StderrIsNotFailure) < pipeline.index(SaveAutoGrades)
+    assert pipeline.index(GuardedExecute) < pipeline.index(StderrIsNotFailure) < pipeline.index(SaveAutoGrades)
+    # The guarded execution replaces nbgrader's own, which must not run twice.
+    assert Execute not in pipeline
