@@ -122,25 +122,48 @@ def failure_reason(log_text, error_text=""):
     return found[:300]
 
 
-def precheck(folder, released):
+def precheck(folder, released, released_ids=None):
     """Reasons a submission cannot be graded, found before running nbgrader.
 
+    A notebook that does not parse, is empty, has no cells, or carries
+    graded cells of which none belong to the released notebook (a notebook
+    of another assignment handed in under this one's name) cannot be graded:
+    nbgrader would put the tests back and score the missing answers 0,
+    hiding what really happened.
+
+    Args:
+        folder: The student's `submitted/<id>/<assignment>/` folder.
+        released: Released notebook names.
+        released_ids: Optional released name -> set of its grade ids.
+
     Returns:
-        `(reason, notes)`: reason is "" when every present notebook parses;
-        notes lists released notebooks the student did not submit.
+        `(reason, notes)`: reason is "" when every present notebook can be
+        graded; notes lists released notebooks the student did not submit.
     """
+    from autograder.grading.collect import notebook_grade_ids
+
     notes = []
     for name in released:
         path = folder / name
         if not path.is_file():
             notes.append(f"no {name} submitted (scored 0)")
             continue
+        if path.stat().st_size == 0:
+            return f"{name} is empty (0 bytes)", notes
         try:
-            nbformat.read(str(path), as_version=4)
+            notebook = nbformat.read(str(path), as_version=4)
         except Exception as error:  # noqa: BLE001 - any parse failure is the reason
             summary = str(error).splitlines()[0].split(":")[0] if str(error) else ""
             return (f"{name} is not a readable notebook ({type(error).__name__}"
                     f"{': ' + summary[:80] if summary else ''})"), notes
+        if not notebook.cells:
+            return f"{name} has no cells", notes
+        expected = (released_ids or {}).get(name)
+        found = notebook_grade_ids(nbformat.writes(notebook)) or set()
+        if expected and found and not found & expected:
+            shown = ", ".join(sorted(found)[:3])
+            return (f"{name} has none of the released {name}'s graded cells (it has "
+                    f"{shown}): a notebook of another assignment?"), notes
     return "", notes
 
 
@@ -172,6 +195,14 @@ def test_rows(course, student_id):
     return rows
 
 
+def released_grade_ids(course):
+    """Released notebook name -> grade ids of its nbgrader cells."""
+    from autograder.grading.collect import notebook_grade_ids
+
+    return {name: notebook_grade_ids((course.release_folder / name).read_text()) or set()
+            for name in course.released_notebooks()}
+
+
 def grade_one(course, api, student_id, late=False, executed=None):
     """Autograde one student's submission; never raises for a bad notebook.
 
@@ -187,9 +218,14 @@ def grade_one(course, api, student_id, late=False, executed=None):
         A `StudentResult`.
     """
     folder = course.root / "submitted" / student_id / course.assignment
-    reason, notes = precheck(folder, course.released_notebooks())
+    reason, notes = precheck(folder, course.released_notebooks(), released_grade_ids(course))
     outcome = api.autograde(course.assignment, student_id, force=True, create=True)
-    if executed is not None and not executed["success"]:
+    if reason:
+        # nbgrader may "succeed" on a notebook with no cells or another
+        # assignment's cells (it restores the tests and scores nothing);
+        # the student's real problem is the reason, and the verdict a failure.
+        outcome = {"success": False, "log": "", "error": reason}
+    elif executed is not None and not executed["success"]:
         # The worker ran the real thing; its failure (a kernel-side error)
         # is the one to report, whatever the bookkeeping run made of it.
         outcome = {"success": False, "log": executed.get("log", ""),
