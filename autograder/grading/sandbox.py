@@ -126,27 +126,47 @@ def mount_points():
     return sorted(points, key=len)
 
 
-def private_temporary_folders(libc, scratch):
+def paths_the_kernel_needs():
+    """Folders the kernel must still see when /tmp is emptied.
+
+    The Python environment and the course package can themselves live under
+    /tmp (a clone checked out there, as CI does): hiding them would leave the
+    kernel without an interpreter or without `course_lib`.
+    """
+    package_root = Path(__file__).resolve().parents[2]
+    return sorted({os.path.realpath(path) for path in
+                   (sys.prefix, sys.exec_prefix, sys.base_prefix, package_root)})
+
+
+def private_temporary_folders(libc, scratch, keep=()):
     """Cover /tmp, /var/tmp and /dev/shm with empty file systems, keeping `scratch`.
 
     Other grading runs, test folders and kernels' sockets live in /tmp; the
-    kernel sees none of them, only its own scratch folder at the same path.
+    kernel sees none of them, only its own scratch folder at the same path
+    and the folders in `keep` that lie under /tmp (bound back, read-only
+    later like everything else).
 
     Returns:
         True when /tmp was replaced.
     """
-    holder = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY)
+    temporary = os.path.dirname(scratch)
+    kept = [path for path in keep
+            if path.startswith(temporary.rstrip("/") + "/") and os.path.isdir(path)
+            and not scratch.startswith(path.rstrip("/") + "/")]
+    holders = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+               for path in [scratch, *kept]}
     try:
-        temporary = os.path.dirname(scratch)
         if libc.mount(b"tmpfs", os.fsencode(temporary), b"tmpfs",
                       MS_NOSUID | MS_NODEV, b"size=1m,mode=1777") != 0:
             return False
-        os.makedirs(scratch, exist_ok=True)
-        if libc.mount(f"/proc/self/fd/{holder}".encode(), os.fsencode(scratch), None,
-                      MS_BIND, None) != 0:
-            return False
+        for path, holder in holders.items():
+            os.makedirs(path, exist_ok=True)
+            if libc.mount(f"/proc/self/fd/{holder}".encode(), os.fsencode(path), None,
+                          MS_BIND | MS_REC, None) != 0:
+                return False
     finally:
-        os.close(holder)
+        for holder in holders.values():
+            os.close(holder)
     for folder in ("/var/tmp", "/dev/shm"):
         if os.path.isdir(folder) and folder != temporary:
             libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs",
@@ -177,7 +197,7 @@ def isolate(hidden_paths, scratch=None, hidden_globs=()):
         return [f"unshare failed (errno {ctypes.get_errno()})"]
     if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         return [f"could not make mounts private (errno {ctypes.get_errno()})"]
-    if scratch and not private_temporary_folders(libc, scratch):
+    if scratch and not private_temporary_folders(libc, scratch, paths_the_kernel_needs()):
         problems.append(f"could not give the kernel a private /tmp (errno "
                         f"{ctypes.get_errno()})")
         if libc.mount(os.fsencode(scratch), os.fsencode(scratch), None, MS_BIND, None) != 0:
