@@ -140,7 +140,11 @@ def grade(notebook, assignment, as_json):
 
 
 def course_dir_option(function):
-    """The `--course-dir` option shared by the TA commands."""
+    """The `--course-dir` and `--database-url` options shared by the TA commands."""
+    function = click.option(
+        "--database-url", default=None, envvar="COURSE_DATABASE_URL", metavar="URL",
+        help="SQLAlchemy URL of the gradebook, e.g. postgresql://user:pass@host/course "
+             "(default: gradebook.db in the course directory).")(function)
     return click.option(
         "--course-dir", default=".", show_default=True, envvar="COURSE_DIR",
         type=click.Path(file_okay=False),
@@ -171,7 +175,7 @@ def rich_console():
 @click.option("--roster", type=click.Path(dir_okay=False),
               help="Canvas gradebook export (CSV), for names and sections.")
 @course_dir_option
-def collect(assignment, submissions_zip, roster, course_dir):
+def collect(assignment, submissions_zip, roster, course_dir, database_url):
     """Unpack a Canvas submissions zip into nbgrader's submitted/ folder.
 
     SUBMISSIONS_ZIP is the zip from Canvas' "Download Submissions". Each
@@ -183,7 +187,7 @@ def collect(assignment, submissions_zip, roster, course_dir):
     from autograder.grading.collect import collect_submissions, open_course, show_collect_report
 
     with workflow_errors():
-        course = open_course(course_dir, assignment)
+        course = open_course(course_dir, assignment, database_url)
         report = collect_submissions(course, submissions_zip, roster)
     show_collect_report(report, rich_console())
 
@@ -192,27 +196,35 @@ def collect(assignment, submissions_zip, roster, course_dir):
 @click.argument("assignment")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Submissions graded at once, each in its own kernel and scratch "
-                   "folder (default: the number of CPU cores; 1 grades one at a time).")
+                   "folder (default: the number of CPU cores, or the Dask cluster's "
+                   "threads; 1 grades one at a time).")
+@click.option("--engine", type=click.Choice(["processes", "dask"]), default=None,
+              help="Where the kernels run: worker processes on this machine "
+                   "(default), or a Dask cluster (a local one unless --scheduler).")
+@click.option("--scheduler", default=None, envvar="COURSE_DASK_SCHEDULER", metavar="ADDRESS",
+              help="Dask scheduler address (tcp://host:8786) or scheduler file; "
+                   "implies --engine dask.")
 @course_dir_option
-def autograde(assignment, workers, course_dir):
+def autograde(assignment, workers, engine, scheduler, course_dir, database_url):
     """Autograde every collected submission of ASSIGNMENT.
 
     Runs nbgrader autograde once per student, so a broken notebook is reported
-    with its reason and the batch goes on. With several workers the notebooks
-    run side by side in scratch course folders and this process alone writes
-    the grades into the gradebook. Ends with: submitted = graded + failed.
+    with its reason and the batch goes on. With several workers, or on a Dask
+    cluster, the notebooks run side by side in scratch course folders and this
+    process alone writes the grades into the gradebook. Ends with: submitted =
+    graded + failed.
     """
-    import os
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from autograder.grading.autograde import autograde_assignment, show_autograde_report
     from autograder.grading.collect import open_course
 
-    workers = workers or os.cpu_count() or 1
+    if scheduler and engine == "processes":
+        raise CourseError("--scheduler needs --engine dask (or leave out --engine).")
+    engine = engine or ("dask" if scheduler else "processes")
     console = rich_console()
     with workflow_errors():
-        course = open_course(course_dir, assignment)
+        course = open_course(course_dir, assignment, database_url)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console) as progress:
             task = progress.add_task(f"autograding {assignment}", total=None)
@@ -223,14 +235,15 @@ def autograde(assignment, workers, course_dir):
 
             report = autograde_assignment(course, on_start=on_start,
                                           on_done=lambda result: progress.advance(task),
-                                          workers=workers)
+                                          workers=workers, engine=engine,
+                                          scheduler=scheduler)
     show_autograde_report(report, course, console)
 
 
 @main.command()
 @click.argument("assignment")
 @course_dir_option
-def feedback(assignment, course_dir):
+def feedback(assignment, course_dir, database_url):
     """Write one HTML feedback file per student.
 
     nbgrader generate_feedback, with hidden-test source replaced by a note:
@@ -241,7 +254,7 @@ def feedback(assignment, course_dir):
     from autograder.grading.feedback import generate_feedback, show_feedback_report
 
     with workflow_errors():
-        course = open_course(course_dir, assignment)
+        course = open_course(course_dir, assignment, database_url)
         report = generate_feedback(course)
     show_feedback_report(report, course, rich_console())
 
@@ -259,7 +272,7 @@ def feedback(assignment, course_dir):
               help="Cell for students without a submission: blank (Canvas keeps its "
                    "grade) or 0.")
 @course_dir_option
-def export(assignment, roster, output, column, missing, course_dir):
+def export(assignment, roster, output, column, missing, course_dir, database_url):
     """Write a Canvas gradebook import CSV for ASSIGNMENT.
 
     The CSV has the roster's Student, ID, SIS User ID, SIS Login ID and Section
@@ -272,7 +285,7 @@ def export(assignment, roster, output, column, missing, course_dir):
     from autograder.grading.export import export_grades, show_export_report
 
     with workflow_errors():
-        course = open_course(course_dir, assignment)
+        course = open_course(course_dir, assignment, database_url)
         report = export_grades(course, roster, output, column=column, missing=missing)
     show_export_report(report, rich_console())
 

@@ -7,16 +7,18 @@ ends up either graded or failed-with-reason; the record
 `downloaded/<assignment>/autograde.json` keeps the verdicts, per-test
 results and reasons for `course export` and `course feedback`.
 
-With `workers > 1` the slow part, running each notebook in a kernel, is
-spread over worker processes, while the course gradebook keeps exactly one
-writer:
+With `workers > 1`, or on a Dask cluster (`engines.py`), the slow part,
+running each notebook in a kernel, is spread over workers, while the course
+gradebook (SQLite or any SQLAlchemy database, e.g. PostgreSQL) keeps exactly
+one writer:
 
 1. The parent registers the assignment once in a template course (nbgrader
    `generate_assignment` from the source, as `course grade` does).
-2. Each worker copies the template and one student's `submitted/` folder
-   into a private scratch course with its own SQLite gradebook and runs
-   nbgrader's `autograde` there, unchanged except that `KeepExecutedCopy`
-   saves every notebook right after the kernel ran it.
+2. Each worker receives the template and one student's `submitted/` folder
+   as bytes, unpacks them into a private scratch course with its own SQLite
+   gradebook and runs nbgrader's `autograde` there, unchanged except that
+   `KeepExecutedCopy` saves every notebook right after the kernel ran it;
+   it sends the executed notebooks back as text.
 3. The parent, as each worker finishes, runs nbgrader's own `autograde` for
    that student on the real course, with the execution step replaced by
    `AdoptExecutedNotebook`, which hands over the notebook the worker ran.
@@ -31,12 +33,14 @@ gradebook cannot drift from what a sequential run writes; two processes
 never write one SQLite file, so "database is locked" cannot happen.
 """
 
-import multiprocessing
+import io
 import os
 import re
 import shutil
+import tarfile
 import tempfile
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import time
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -51,6 +55,8 @@ from autograder.grading.collect import (AUTOGRADE_RECORD, collected_students,
                                         ensure_assignment_ready, ensure_tools_on_path,
                                         stderr_to)
 from autograder.grading.course import CourseSetupError
+from autograder.grading.engines import (PROCESSES, check_engine, default_workers,
+                                        describe_engine, open_executor)
 
 GRADED = "graded"
 FAILED = "failed"
@@ -244,11 +250,6 @@ def grade_one(course, api, student_id, late=False, executed=None):
 # Parallel grading: workers execute, the parent records
 # --------------------------------------------------------------------------
 
-def default_workers():
-    """How many submissions to grade at once by default: the CPU count."""
-    return os.cpu_count() or 1
-
-
 def executed_path(folder, resources):
     info = resources["nbgrader"]
     return Path(folder) / info["student"] / f"{info['notebook']}.ipynb"
@@ -335,69 +336,131 @@ def build_template(course, template):
                                f"parallel grading:\n{generated.get('error', '')}")
 
 
-def limit_threads(threads):
-    """Worker start-up: keep each kernel to its share of the CPU cores."""
-    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        os.environ.setdefault(name, str(threads))
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
-def execute_submission(template, scratch, submitted, assignment, student_id,
-                       executed_folder, hidden_paths):
+def pack_folder(folder):
+    """A folder as gzipped tar bytes, to send to a worker on any machine."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.add(str(folder), arcname=".")
+    return buffer.getvalue()
+
+
+def unpack_folder(data, destination):
+    """Unpack `pack_folder` bytes into `destination` (created)."""
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+        archive.extractall(destination, filter="data")
+    return destination
+
+
+def execute_submission(template, submission, assignment, student_id, hidden_paths=(),
+                       threads=None):
     """Worker: autograde one student in a private scratch course.
 
+    Runs on a local worker process or a Dask worker on another machine, so
+    it takes and returns data, not paths of the parent's course.
+
+    Args:
+        template: `pack_folder` bytes of the template course (assignment
+            generated into its own gradebook).
+        submission: `pack_folder` bytes of the student's submitted folder.
+        assignment: The assignment id.
+        student_id: The student id.
+        hidden_paths: More paths the kernel must not see (the real course,
+            when the worker shares the parent's machine).
+        threads: CPU threads each kernel may use (unset: the worker's own).
+
     Returns:
-        `{"success", "log", "error", "stderr"}` of nbgrader's run; the
-        executed notebooks are left in `executed_folder/<student>/`.
+        `{"success", "log", "error", "stderr", "executed"}`: nbgrader's
+        outcome, its log, and `executed`, notebook file name -> the
+        notebook as the kernel left it (JSON text).
     """
     from nbgrader.apps import NbGraderAPI
 
     from autograder.grading.config import make_config
 
+    started = time.perf_counter()
     ensure_tools_on_path()
-    scratch = Path(scratch)
-    shutil.copytree(template, scratch)
-    shutil.copytree(submitted, scratch / "submitted" / student_id / assignment)
-    config = make_config(scratch)
-    pipeline = list(config.Autograde.autograde_preprocessors)
-    before, after = split_pipeline(pipeline)
-    config.Autograde.autograde_preprocessors = (
-        pipeline[:len(pipeline) - len(after)] + [KeepExecutedCopy] + after)
-    config.KeepExecutedCopy.folder = str(executed_folder)
-    if "hidden_paths" in config.SandboxKernelManager:
+    if threads:
+        for name in THREAD_VARIABLES:
+            os.environ.setdefault(name, str(threads))
+    scratch = Path(tempfile.mkdtemp(prefix="course-grade-worker-"))
+    try:
+        course_root = unpack_folder(template, scratch / "course")
+        unpack_folder(submission, course_root / "submitted" / student_id / assignment)
+        executed_folder = scratch / "executed"
+        config = make_config(course_root)
+        pipeline = list(config.Autograde.autograde_preprocessors)
+        _, after = split_pipeline(pipeline)
+        config.Autograde.autograde_preprocessors = (
+            pipeline[:len(pipeline) - len(after)] + [KeepExecutedCopy] + after)
+        config.KeepExecutedCopy.folder = str(executed_folder)
         # The kernel must not see the real course either (solutions, gradebook).
         config.SandboxKernelManager.hidden_paths = sorted(
             set(config.SandboxKernelManager.hidden_paths) | set(hidden_paths))
-    log_path = scratch / "autograde.log"
-    try:
-        with stderr_to(log_path):
-            outcome = NbGraderAPI(config=config).autograde(
-                assignment, student_id, force=True, create=True)
-    except Exception as error:  # noqa: BLE001 - reported as this student's failure
-        outcome = {"success": False, "log": "", "error": f"{type(error).__name__}: {error}"}
-    return {"success": bool(outcome["success"]), "log": outcome.get("log", ""),
-            "error": outcome.get("error", ""),
-            "stderr": log_path.read_text(errors="replace") if log_path.is_file() else ""}
+        log_path = scratch / "autograde.log"
+        try:
+            with stderr_to(log_path):
+                outcome = NbGraderAPI(config=config).autograde(
+                    assignment, student_id, force=True, create=True)
+        except Exception as error:  # noqa: BLE001 - reported as this student's failure
+            outcome = {"success": False, "log": "",
+                       "error": f"{type(error).__name__}: {error}"}
+        executed = {path.name: path.read_text(encoding="utf-8")
+                    for path in sorted((executed_folder / student_id).glob("*.ipynb"))}
+        return {"success": bool(outcome["success"]), "log": outcome.get("log", ""),
+                "error": outcome.get("error", ""), "executed": executed,
+                "stderr": log_path.read_text(errors="replace") if log_path.is_file() else "",
+                "seconds": time.perf_counter() - started}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def worker_failure(error):
     """The outcome of a worker process that could not report one itself."""
-    return {"success": False, "log": "", "stderr": "",
+    return {"success": False, "log": "", "stderr": "", "executed": {},
             "error": f"grading process stopped: {type(error).__name__}: {error}"}
 
 
-def grade_in_parallel(course, students, collected, log_path, workers,
-                      on_start=None, on_done=None):
-    """Grade `students` with `workers` processes; the parent alone writes the gradebook."""
+def keep_executed(outcome, executed_folder, student_id):
+    """Write a worker's executed notebooks where `AdoptExecutedNotebook` finds them."""
+    folder = Path(executed_folder) / student_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in (outcome.get("executed") or {}).items():
+        (folder / Path(name).name).write_text(text, encoding="utf-8")
+
+
+def grade_in_parallel(course, students, collected, log_path, workers=None,
+                      on_start=None, on_done=None, engine=PROCESSES, scheduler=None):
+    """Grade `students` on an executor; the parent alone writes the gradebook.
+
+    Args:
+        course: A `GradingCourse`.
+        students: Student ids to grade.
+        collected: The collection record (late flags).
+        log_path: Where nbgrader's and the kernels' messages go.
+        workers: Submissions at once (see `engines.open_executor`).
+        on_start, on_done: Progress callbacks.
+        engine: "processes" or "dask".
+        scheduler: Dask scheduler address (engine "dask" only).
+
+    Returns:
+        `StudentResult`s in the order of `students`.
+    """
     batch = Path(tempfile.mkdtemp(prefix="course-grade-batch-"))  # hidden from kernels
     results = {}
     try:
         template = batch / "template"
+        started = time.perf_counter()
         build_template(course, template)
+        template_bytes = pack_folder(template)
+        setup_seconds = time.perf_counter() - started
         executed = batch / "executed"
         api = adopting_api(course, executed)
         hidden = list(course.config.SandboxKernelManager.get("hidden_paths", []))
-        threads = max(1, default_workers() // workers)
-        context = multiprocessing.get_context("spawn")
         waiting = list(enumerate(students))
         running = {}
 
@@ -405,29 +468,37 @@ def grade_in_parallel(course, students, collected, log_path, workers,
             late = bool(collected.get(student_id, {}).get("late", False))
             log.write(f"\n=== {student_id} ===\n{outcome.get('stderr', '')}")
             log.flush()
+            started = time.perf_counter()
             try:
+                keep_executed(outcome, executed, student_id)
                 result = grade_one(course, api, student_id, late, executed=outcome)
             except Exception as error:  # noqa: BLE001 - one student never stops the batch
                 result = StudentResult(student_id, FAILED, 0.0, 0.0,
                                        f"{type(error).__name__}: {error}"[:300], late)
+            log.write(f"=== {student_id}: ran in {outcome.get('seconds', 0):.1f} s on a "
+                      f"worker, recorded in {time.perf_counter() - started:.1f} s ===\n")
+            log.flush()
             results[student_id] = result
             if on_done:
                 on_done(result)
 
-        with stderr_to(log_path) as log, ProcessPoolExecutor(
-                max_workers=workers, mp_context=context, initializer=limit_threads,
-                initargs=(threads,)) as pool:
+        with stderr_to(log_path) as log, open_executor(engine, workers, scheduler) as (
+                executor, slots):
+            log.write(f"grading on {describe_engine(engine, slots, scheduler)}; assignment "
+                      f"set up for the workers in {setup_seconds:.1f} s\n")
+            # Workers on this machine share its cores; a cluster's are its own.
+            threads = None if scheduler else max(1, default_workers() // slots)
             while waiting or running:
-                while waiting and len(running) < workers:
+                while waiting and len(running) < slots:
                     index, student_id = waiting.pop(0)
                     if on_start:
                         on_start(student_id, index, len(students))
                     try:
-                        future = pool.submit(
-                            execute_submission, str(template),
-                            str(batch / "scratch" / student_id),
-                            str(course.root / "submitted" / student_id / course.assignment),
-                            course.assignment, student_id, str(executed), hidden)
+                        submission = pack_folder(
+                            course.root / "submitted" / student_id / course.assignment)
+                        future = executor.submit(
+                            execute_submission, template_bytes, submission,
+                            course.assignment, student_id, hidden, threads)
                     except Exception as error:  # noqa: BLE001 - e.g. a broken pool
                         record(student_id, worker_failure(error))
                         continue
@@ -447,24 +518,31 @@ def grade_in_parallel(course, students, collected, log_path, workers,
     return [results[student_id] for student_id in students]
 
 
-def autograde_assignment(course, on_start=None, on_done=None, workers=1):
+def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=PROCESSES,
+                         scheduler=None):
     """Autograde every submission in `submitted/*/<assignment>/`.
 
     Args:
         course: A `GradingCourse`.
         on_start: Optional callback `(student_id, index, total)` before each.
         on_done: Optional callback `(StudentResult)` after each.
-        workers: Submissions graded at once. 1 grades one after the other in
-            this process; more run the kernels in worker processes and
-            record the grades here (see the module docstring). Either way
-            the gradebook ends up the same.
+        workers: Submissions graded at once. With the "processes" engine, 1
+            grades one after the other in this process; more run the
+            kernels in worker processes and record the grades here (see the
+            module docstring). None: the CPU count (on a Dask cluster, its
+            thread count). Either way the gradebook ends up the same.
+        engine: "processes" (this machine) or "dask" (a Dask cluster).
+        scheduler: Dask scheduler address or scheduler file; None with the
+            "dask" engine starts a local Dask cluster.
 
     Returns:
         An `AutogradeReport` (graded + failed == submitted, always).
 
     Raises:
-        ValueError: `workers` is not a whole number of at least 1.
-        CourseSetupError: nothing collected, or the assignment cannot be set up.
+        ValueError: `workers` is not a whole number of at least 1, or the
+            engine and scheduler do not fit together.
+        CourseSetupError: nothing collected, the assignment cannot be set
+            up, or the Dask cluster cannot be reached.
 
     Example:
 
@@ -472,9 +550,11 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1):
     >>> len(report.graded) + len(report.failed)  # doctest: +SKIP
     12
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 1):
         raise ValueError(f"workers={workers!r} must be a whole number of at least 1 "
                          "(1 grades one submission at a time).")
+    check_engine(engine, scheduler)
     students = course.submitted_students()
     if not students:
         raise CourseSetupError(
@@ -485,11 +565,15 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1):
     log_path = course.working_folder / "autograde.log"
     if log_path.exists():
         log_path.unlink()
-    if min(workers, len(students)) > 1:
-        results = grade_in_parallel(course, students, collected, log_path,
-                                    min(workers, len(students)), on_start, on_done)
-    else:
+    if engine == PROCESSES:
+        workers = min(workers or default_workers(), len(students))
+    elif workers is not None:
+        workers = min(workers, len(students))
+    if engine == PROCESSES and workers == 1:
         results = grade_sequentially(course, students, collected, log_path, on_start, on_done)
+    else:
+        results = grade_in_parallel(course, students, collected, log_path, workers,
+                                    on_start, on_done, engine, scheduler)
     if len(results) != len(students):  # pragma: no cover - guarded by construction
         raise CourseSetupError("autograde lost track of a submission; see " + str(log_path))
     report = AutogradeReport(course.assignment, results, log_path=log_path)

@@ -97,14 +97,18 @@ class GradingCourse:
     Args:
         root: The course directory (holds `assignments/`, `submitted/`, ...).
         assignment: The nbgrader assignment id.
+        gradebook_url: SQLAlchemy URL of the gradebook, e.g.
+            `postgresql://user:password@host/course`; None keeps nbgrader's
+            SQLite file `gradebook.db` in `root`.
     """
 
     root: Path
     assignment: str
+    gradebook_url: str = None
 
     @property
     def config(self):
-        return make_config(self.root)
+        return make_config(self.root, database_url=self.gradebook_url)
 
     @property
     def database_url(self):
@@ -163,17 +167,21 @@ def known_assignments(root):
     return sorted(names)
 
 
-def open_course(course_dir, assignment):
+def open_course(course_dir, assignment, database_url=None):
     """Check a course directory and assignment id and return a `GradingCourse`.
 
     Args:
         course_dir: The course directory.
         assignment: The assignment id; it must have sources in `solutions/`
             or a release in `assignments/`.
+        database_url: Optional SQLAlchemy URL of the gradebook (default: the
+            SQLite file `gradebook.db` in the course directory); it is
+            checked by connecting once.
 
     Raises:
-        CourseSetupError: missing folder or unknown assignment (message lists
-            the assignments the course has).
+        CourseSetupError: missing folder, unknown assignment (message lists
+            the assignments the course has) or a gradebook database that
+            cannot be reached.
     """
     root = Path(course_dir).resolve()
     if not root.is_dir():
@@ -185,7 +193,40 @@ def open_course(course_dir, assignment):
             f"no assignments (no {SOURCE_DIRECTORY}/ or {RELEASE_DIRECTORY}/)")
         raise CourseSetupError(f"unknown assignment {assignment!r} in {root}; it has "
                                f"{listing}. Check the spelling or pass --course-dir.")
-    return GradingCourse(root, assignment)
+    if database_url:
+        check_database_url(database_url)
+    return GradingCourse(root, assignment, database_url or None)
+
+
+def check_database_url(database_url):
+    """Connect once to a gradebook URL; a clear error when that fails.
+
+    Raises:
+        CourseSetupError: the URL is malformed, its driver is missing, or the
+            server refuses the connection.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    try:
+        shown = make_url(database_url).render_as_string(hide_password=True)
+    except Exception as error:  # noqa: BLE001 - any parse error means a bad URL
+        raise CourseSetupError(
+            f"--database-url {database_url!r} is not a database URL ({error}). Use e.g. "
+            "postgresql://user:password@host:5432/course or sqlite:////path/gradebook.db."
+        ) from error
+    try:
+        engine = create_engine(database_url)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as error:  # noqa: BLE001 - driver missing, refused, bad password
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CourseSetupError(
+            f"cannot open the gradebook database {shown} ({type(error).__name__}: "
+            f"{first_line[:200]}). Check the host, port, user, password and database "
+            "name, and that the database server is running; PostgreSQL needs "
+            "pip install 'dl-course[cluster]' for its driver.") from error
 
 
 def gradebook_knows(course):

@@ -61,3 +61,7 @@ def toy_submissions(released_toy, tmp_path_factory):
         "partial": write_answer(stub, "return x * abs(x)", folder / "partial.ipynb"),
         "empty": stub,
     }
+
+
+# Real PostgreSQL server and per-test gradebook databases (see postgres.py).
+from tests.grading.postgres import postgres_gradebook_url, postgres_server_url  # noqa: E402,F401
