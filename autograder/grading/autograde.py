@@ -57,6 +57,7 @@ from autograder.grading.collect import (AUTOGRADE_RECORD, collected_students,
 from autograder.grading.course import CourseSetupError
 from autograder.grading.engines import (PROCESSES, check_engine, default_workers,
                                         describe_engine, open_executor)
+from autograder.grading.warm_kernels import prestart
 
 GRADED = "graded"
 FAILED = "failed"
@@ -387,6 +388,7 @@ def execute_submission(template, submission, assignment, student_id, hidden_path
     if threads:
         for name in THREAD_VARIABLES:
             os.environ.setdefault(name, str(threads))
+    prestart()  # the kernel starter imports TensorFlow while nbgrader prepares
     scratch = Path(tempfile.mkdtemp(prefix="course-grade-worker-"))
     try:
         course_root = unpack_folder(template, scratch / "course")
@@ -585,6 +587,7 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=
 
 def grade_sequentially(course, students, collected, log_path, on_start=None, on_done=None):
     """Grade `students` one after the other with one `NbGraderAPI`."""
+    prestart()
     api = course.api()
     results = []
     for index, student_id in enumerate(students):

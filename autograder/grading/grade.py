@@ -17,6 +17,7 @@ from nbgrader.apps import NbGraderAPI
 from autograder.grading.config import SOURCE_DIRECTORY, ensure_environment, make_config
 from autograder.grading.course import CourseSetupError, find_course, infer_assignment
 from autograder.grading.results import read_notebook_results, unscored_results
+from autograder.grading.warm_kernels import prestart
 
 STUDENT_ID = "self_check"
 
@@ -50,6 +51,7 @@ def run_autograde(root, assignment, source_folder, notebook_path, notebook_name)
     Returns:
         `(api_result, autograded_notebook_path)`.
     """
+    prestart()  # the kernel starter imports TensorFlow while nbgrader prepares
     shutil.copytree(source_folder, root / SOURCE_DIRECTORY / assignment)
     # The kernel must not see the course's instructor sources either.
     api = NbGraderAPI(config=make_config(root, protected_paths=[source_folder.parent]))

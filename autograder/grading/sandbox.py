@@ -377,6 +377,24 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["env"] = env
         return await super()._async_pre_start_kernel(**kw)
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        """Fork the kernel from the warm starter where possible (see `warm_kernels`)."""
+        from autograder.grading.warm_kernels import start_warm_kernel
+
+        # Called directly, not in the loop's thread pool: a pool copied into a
+        # forked grading process has no threads and would never run it. The
+        # call takes milliseconds once the starter is up.
+        env = dict(kw.get("env") or os.environ)
+        process = start_warm_kernel(list(kernel_cmd), kw.get("cwd"), env)
+        if process is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        provisioner = self.provisioner
+        provisioner.process = process
+        provisioner.pid = provisioner.pgid = process.pid
+        provisioner.cwd = kw.get("cwd")
+        self._reconcile_connection_info(provisioner.connection_info)
+        return None
+
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
@@ -389,8 +407,15 @@ class SandboxKernelManager(AsyncKernelManager):
         self._remove_scratch()
 
 
-def main(argv=None):
-    """Launcher: apply the limits, then replace this process with the kernel."""
+def prepare_kernel(argv=None):
+    """Apply the launcher's limits and isolation to this process.
+
+    Args:
+        argv: The launcher's arguments (`--memory-mb N ... -- KERNEL COMMAND`).
+
+    Returns:
+        The kernel command to run in this process (after `--`).
+    """
     parser = argparse.ArgumentParser(prog="python -m autograder.grading.sandbox")
     parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB)
     parser.add_argument("--max-file-mb", type=int, default=MAX_FILE_MB)
@@ -418,6 +443,12 @@ def main(argv=None):
             # Goes to the grader's log, never into the notebook.
             print("sandbox: " + "; ".join(problems), file=sys.stderr)
     apply_limits(options.memory_mb, options.max_file_mb)
+    return command
+
+
+def main(argv=None):
+    """Launcher: apply the limits, then replace this process with the kernel."""
+    command = prepare_kernel(argv)
     os.execvp(command[0], command)
 
 

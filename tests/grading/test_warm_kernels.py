@@ -1,0 +1,83 @@
+"""Kernels forked from the warm starter: TensorFlow preloaded, nothing shared.
+
+Each test runs small notebooks through `SandboxKernelManager`, the kernel
+manager grading uses, and reads what the kernel printed.
+"""
+
+import os
+import sys
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.grading.sandbox import SandboxKernelManager
+from autograder.grading.warm_kernels import WarmStarter, is_python_kernel
+
+
+def printed(*sources):
+    """Run code cells in a fresh sandboxed kernel; return what each printed."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(source) for source in sources])
+    NotebookClient(notebook, kernel_name="python3", timeout=120,
+                   kernel_manager_class=SandboxKernelManager).execute()
+    texts = []
+    for cell in notebook.cells:
+        errors = [output for output in cell.outputs if output.output_type == "error"]
+        assert not errors, errors
+        texts.append("".join(output.get("text", "") for output in cell.outputs).strip())
+    return texts
+
+
+@pytest.fixture
+def warm(monkeypatch):
+    monkeypatch.delenv("COURSE_KERNEL_WARM_START", raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("warm starts need fork (Linux)")
+
+
+def test_a_warm_kernel_starts_with_tensorflow_imported_by_the_starter(warm):
+    loaded, parent = printed("import os, sys\nprint('tensorflow' in sys.modules)",
+                             "print(os.getppid())")
+    assert loaded == "True"
+    assert int(parent) == WarmStarter._instance.process.pid
+
+
+def test_turned_off_kernels_start_cold(monkeypatch):
+    monkeypatch.setenv("COURSE_KERNEL_WARM_START", "off")
+    loaded, = printed("import sys\nprint('tensorflow' in sys.modules)")
+    assert loaded == "False"
+
+
+def test_two_warm_kernels_share_no_state_and_no_random_numbers(warm):
+    first = printed("import numpy\nnumpy.left_behind = 1\nprint(numpy.random.randint(1 << 30))")
+    second = printed("import numpy\nprint(hasattr(numpy, 'left_behind'))",
+                     "print(numpy.random.randint(1 << 30))")
+    assert second[0] == "False"
+    assert first[0] != second[1]
+
+
+def test_a_warm_kernel_keeps_the_sandbox_limits(warm):
+    loaded, limit = printed("import sys\nprint('tensorflow' in sys.modules)",
+                            "import resource\nprint(resource.getrlimit(resource.RLIMIT_DATA)[0])")
+    assert loaded == "True"
+    assert int(limit) == SandboxKernelManager().memory_limit_mb * 1024 * 1024
+
+
+def test_a_starter_that_died_is_replaced(warm):
+    printed("print(1)")
+    old = WarmStarter._instance.process
+    old.kill()
+    old.wait()
+    loaded, = printed("import sys\nprint('keras' in sys.modules)")
+    assert loaded == "True"
+    assert WarmStarter._instance.process.pid != old.pid
+
+
+def test_only_this_python_running_ipykernel_is_forked():
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "connection.json"]
+    assert is_python_kernel(["launcher", "--", *kernel]) == kernel
+    assert is_python_kernel(["launcher", "--", "/usr/bin/python2", *kernel[1:]]) is None
+    assert is_python_kernel(["launcher", "--", sys.executable, "-m", "other_kernel"]) is None
+    assert is_python_kernel(kernel) is None
+    assert os.path.realpath(kernel[0]) == os.path.realpath(sys.executable)
