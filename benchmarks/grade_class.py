@@ -11,7 +11,13 @@ same class once per method in its own copy of the course:
 - nbgrader: stock `nbgrader autograde` over the course folder (sequential);
 - course --workers 1: `course autograde` one submission at a time;
 - course default: `course autograde` with its default workers (CPU cores);
-- course --workers 2.
+- course --workers 2;
+- course --engine dask: the same on a local Dask cluster of 2 workers
+  (left out with --no-dask, or when Dask distributed is not installed).
+
+`course autograde` starts kernels from a process that imported TensorFlow
+once (see `autograder/grading/warm_kernels.py`); `--cold` adds a run with
+that turned off (`COURSE_KERNEL_WARM_START=off`) to show what it saves.
 
 It prints the class wall time, seconds per submission and the ratios, and
 checks that every `course autograde` run wrote the same scores.
@@ -19,6 +25,7 @@ Slow by nature: it is kept out of the test suite.
 """
 
 import argparse
+import importlib.util
 import os
 import shutil
 import sqlite3
@@ -67,12 +74,12 @@ def fabricate_course(root, assignment, students):
     return course
 
 
-def timed(command, cwd, log_path):
+def timed(command, cwd, log_path, environment=None):
     """Run a command, its output to a log; return seconds (exit on failure)."""
     start = time.perf_counter()
     with open(log_path, "w") as log:
         done = subprocess.run(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "COLUMNS": "200"})
+                              env={**os.environ, "COLUMNS": "200", **(environment or {})})
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(map(str, command))} failed; see {log_path}")
@@ -116,6 +123,9 @@ def main(argv=None):
     parser.add_argument("--assignment", default="project1", help="assignment in solutions/")
     parser.add_argument("--directory", help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--cold", action="store_true",
+                        help="also grade with kernels started the usual way")
+    parser.add_argument("--no-dask", action="store_true", help="leave out the Dask run")
     options = parser.parse_args(argv)
     if options.students < 1:
         parser.error("--students must be at least 1")
@@ -133,6 +143,10 @@ def main(argv=None):
                  + (" = --workers 2)" if cores == 2 else ")"), "default", None)]
         if cores != 2:
             runs.append(("course autograde --workers 2", "workers2", 2))
+        if options.cold:
+            runs.append(("course autograde --workers 2, cold kernels", "cold", 2))
+        if not options.no_dask and importlib.util.find_spec("distributed"):
+            runs.append(("course autograde --engine dask --workers 2", "dask", 2))
         rows = []
         floor = floor_seconds(course, work / "floor.log")
         print(f"floor: solution executed once in {floor:.1f} s", flush=True)
@@ -151,8 +165,11 @@ def main(argv=None):
                 command = [TOOLS / "course", "autograde", assignment, "--course-dir", root]
                 if workers:
                     command += ["--workers", str(workers)]
+                if name == "dask":
+                    command += ["--engine", "dask"]
             print(f"{label} ...", flush=True)
-            seconds = timed(command, root, work / f"{name}.log")
+            extra = {"COURSE_KERNEL_WARM_START": "off"} if name == "cold" else {}
+            seconds = timed(command, root, work / f"{name}.log", extra)
             graded[label] = scores(root, assignment)
             rows.append((label, seconds))
             print(f"  {seconds:.1f} s", flush=True)

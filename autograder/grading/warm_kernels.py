@@ -38,6 +38,7 @@ import atexit
 import importlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -150,10 +151,16 @@ class WarmStarter:
         self.folder = tempfile.mkdtemp(prefix="course-warm-")
         os.chmod(self.folder, 0o700)
         self.socket_path = os.path.join(self.folder, "starter.sock")
+        # A forked kernel can read the environment its starter began with
+        # (/proc/self/environ), so the starter gets none of the grader's secrets.
+        from autograder.grading.sandbox import SECRET_WORDS
+
+        environment = {name: value for name, value in os.environ.items()
+                       if not any(word in name.upper() for word in SECRET_WORDS)}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.grading.warm_kernels", self.socket_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=self.folder, start_new_session=True)
+            cwd=self.folder, env=environment, start_new_session=True)
         atexit.register(self.stop)
         self.ready = False
 
@@ -175,9 +182,12 @@ class WarmStarter:
         return starter if starter.wait_ready() else None
 
     def wait_ready(self):
+        """Wait for the starter's imports; False if it failed or took too long."""
         if not self.ready:
-            line = self.process.stdout.readline().decode(errors="replace").strip()
-            self.ready = line == READY
+            readable, _, _ = select.select([self.process.stdout], [], [],
+                                           START_TIMEOUT_SECONDS)
+            line = self.process.stdout.readline() if readable else b""
+            self.ready = line.decode(errors="replace").strip() == READY
         return self.ready
 
     def start(self, command, cwd, env):
@@ -246,7 +256,7 @@ def start_warm_kernel(command, cwd, env):
             return None
         try:
             return starter.start(command, cwd, env)
-        except OSError:
+        except (OSError, ValueError):  # unreachable, or an answer that is not JSON
             starter.stop()
             WarmStarter._instance = None
     return None

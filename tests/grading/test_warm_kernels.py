@@ -64,6 +64,19 @@ def test_a_warm_kernel_keeps_the_sandbox_limits(warm):
     assert int(limit) == SandboxKernelManager().memory_limit_mb * 1024 * 1024
 
 
+def test_a_warm_kernel_cannot_read_the_graders_secrets(warm, monkeypatch):
+    monkeypatch.setenv("CANVAS_API_TOKEN", "do-not-leak-4417")
+    if WarmStarter._instance is not None:  # start one that sees the variable
+        WarmStarter._instance.stop()
+        WarmStarter._instance = None
+    loaded, found = printed(
+        "import sys\nprint('tensorflow' in sys.modules)",
+        "import os\nprint(open('/proc/self/environ', 'rb').read().count(b'do-not-leak')"
+        " + sum('do-not-leak' in value for value in os.environ.values()))")
+    assert loaded == "True"
+    assert found == "0"
+
+
 def test_a_starter_that_died_is_replaced(warm):
     printed("print(1)")
     old = WarmStarter._instance.process
