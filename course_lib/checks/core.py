@@ -189,3 +189,51 @@ def call_student(function, *args, call="", **kwargs):
             message = message[:500] + " ..."
         fail(f"{name} raised {type(error).__name__}: {message}", "a result",
              "Read the error above and fix the line it points to.")
+
+
+def student_gradient(function, watched, make_arguments, call, hint, name,
+                     source="the input", expected="a gradient", label=None):
+    """Call a student's function under a gradient tape and differentiate it.
+
+    The function must return a tensor (NumPy code cannot run inside a model)
+    whose sum has a gradient with respect to `watched` (operations without a
+    slope, or a detour through NumPy, leave none).
+
+    Args:
+        function: The student's function.
+        watched: The tensor or variable to differentiate with respect to.
+        make_arguments: Called inside the tape; returns the argument tuple,
+            so arguments computed from `watched` stay on the tape.
+        call: How the call is shown, e.g. "relu(tensor)".
+        hint: Hint for a result that is not a tensor or has no gradient.
+        name: The function's name in the messages.
+        source: What the gradient should reach, e.g. "the predictions".
+        expected: The gradient the student should get, in words.
+        label: How the result is named when it is not a tensor (default:
+            `call`).
+
+    Returns:
+        `(output, gradient)`: the student's tensor and the gradient of its
+        sum as a NumPy array.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> x = tf.constant([1.0, 2.0])
+    >>> _, gradient = student_gradient(lambda t: t * t, x, lambda: (x,),
+    ...                                "square(tensor)", "Use keras.ops.", "square")
+    >>> gradient
+    array([2., 4.], dtype=float32)
+    """
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        tape.watch(watched)
+        output = call_student(function, *make_arguments(), call=call)
+        if not tf.is_tensor(output):
+            fail(f"{label or call} returned {type(output).__name__}", "a tensor", hint)
+        total = tf.reduce_sum(output)
+    gradient = tape.gradient(total, watched)
+    if gradient is None:
+        fail(f"the gradient of {name} is None (no path back to {source})", expected, hint)
+    return output, gradient.numpy()

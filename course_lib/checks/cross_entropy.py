@@ -14,7 +14,8 @@ probability of exactly 0 or 1 still gives a finite loss.
 
 import numpy as np
 
-from course_lib.checks.core import CheckFailure, call_student, expect_shape, fail, short, to_numpy
+from course_lib.checks.core import (CheckFailure, call_student, expect_shape, fail, short,
+                                    student_gradient, to_numpy)
 from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
 
 EPSILON = 1e-7
@@ -318,25 +319,16 @@ def check_cross_entropy_differentiable(cross_entropy):
     y_true = np.eye(3, dtype=np.float32)[[0, 2, 1, 1]]
     logits = tf.Variable([[2.0, 0.5, -1.0], [0.1, 0.2, 0.3],
                           [-1.0, 1.5, 0.0], [3.0, -2.0, 0.5]])
-    with tf.GradientTape() as tape:
-        probabilities = tf.nn.softmax(logits)
-        loss = call_student(cross_entropy, tf.constant(y_true), probabilities,
-                            call="cross_entropy(y_true, y_pred) on tensors")
-        if not tf.is_tensor(loss):
-            fail(f"cross_entropy on tensors returned {type(loss).__name__}",
-                 "a tensor", hint)
-        total = tf.reduce_sum(loss)
-    expected = keras_cross_entropy(y_true, probabilities.numpy())
+    loss, gradient = student_gradient(
+        cross_entropy, logits, lambda: (tf.constant(y_true), tf.nn.softmax(logits)),
+        "cross_entropy(y_true, y_pred) on tensors", hint, "cross_entropy",
+        source="the predictions", label="cross_entropy on tensors")
+    expected = keras_cross_entropy(y_true, tf.nn.softmax(logits).numpy())
     result = loss.numpy()
     if result.shape != expected.shape or not np.allclose(result, expected,
                                                          rtol=1e-4, atol=1e-5):
         fail(f"cross_entropy on tensors returned {short(result)}",
              short(expected), "Return one loss per sample, shape (N,).")
-    gradient = tape.gradient(total, logits)
-    if gradient is None:
-        fail("the gradient of cross_entropy is None (no path back to the "
-             "predictions)", "a gradient", hint)
-    gradient = gradient.numpy()
     if not np.all(np.isfinite(gradient)) or np.allclose(gradient, 0):
         fail(f"the gradient of cross_entropy is {short(gradient)}",
              "finite and not all zero",

@@ -10,7 +10,8 @@ padding), exactly like `keras.layers.MaxPooling2D`.
 
 import numpy as np
 
-from course_lib.checks.core import CheckFailure, call_student, fail, short, to_numpy
+from course_lib.checks.core import (CheckFailure, call_student, fail, short, student_gradient,
+                                    to_numpy)
 from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
 
 LECTURE_TABLE = np.array([[12, 20, 30, 0],
@@ -248,18 +249,9 @@ def check_max_pool2d_symbolic(max_pool2d):
     x = generator.normal(size=(3, 6, 6, 2)).astype(np.float32)
     expected = keras_max_pool2d(x, 2)
     tensor = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(tensor)
-        pooled = call_student(max_pool2d, tensor, 2, call="max_pool2d(tensor, 2)")
-        if not tf.is_tensor(pooled):
-            fail(f"max_pool2d(tensor, 2) returned {type(pooled).__name__}",
-                 "a tensor", hint)
-        total = tf.reduce_sum(pooled)
-    gradient = tape.gradient(total, tensor)
-    if gradient is None:
-        fail("the gradient of max_pool2d is None (no path back to the input)",
-             "1 at each window's maximum, 0 elsewhere", hint)
-    gradient = gradient.numpy()
+    _, gradient = student_gradient(max_pool2d, tensor, lambda: (tensor, 2),
+                                   "max_pool2d(tensor, 2)", hint, "max_pool2d",
+                                   expected="1 at each window's maximum, 0 elsewhere")
     if not (np.isclose(gradient.sum(), expected.size)
             and np.allclose(np.sort(np.unique(gradient)), [0.0, 1.0])):
         fail(f"the gradient of sum(max_pool2d(x, 2)) adds up to {gradient.sum():.3g}",

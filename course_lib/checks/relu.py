@@ -8,7 +8,8 @@ be written with `keras.ops` (checked by `check_relu_symbolic`).
 
 import numpy as np
 
-from course_lib.checks.core import CheckFailure, call_student, expect_shape, fail, short, to_numpy
+from course_lib.checks.core import (CheckFailure, call_student, expect_shape, fail, short,
+                                    student_gradient, to_numpy)
 from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
 
 RELU_LIBRARY_ROUTINES = frozenset({"relu", "relu6", "ReLU", "leaky_relu", "LeakyReLU", "crelu"})
@@ -147,18 +148,9 @@ def check_relu_symbolic(relu):
                  dtype=np.float32)
 
     tensor = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(tensor)
-        output = call_student(relu, tensor, call="relu(tensor)")
-        if not tf.is_tensor(output):
-            fail(f"relu(tensor) returned {type(output).__name__}",
-                 "a tensor", hint)
-        total = tf.reduce_sum(output)
-    gradient = tape.gradient(total, tensor)
-    if gradient is None:
-        fail("the gradient of relu is None (no path back to the input)",
-             "1 for positive inputs and 0 for negative ones", hint)
-    gradient = gradient.numpy()
+    _, gradient = student_gradient(relu, tensor, lambda: (tensor,), "relu(tensor)", hint,
+                                   "relu", expected="1 for positive inputs and 0 for "
+                                   "negative ones")
     expected_gradient = (x > 0).astype(np.float32)
     if not np.allclose(gradient, expected_gradient):
         fail(f"the gradient of relu(x) for x = {short(x)} is {short(gradient)}",

@@ -88,3 +88,33 @@ def test_short_summarises_n_d_arrays_with_short_axes(shape):
 def test_short_keeps_a_small_4d_array_whole():
     array = np.arange(4.0).reshape(1, 2, 2, 1)
     assert short(array) == "[[[[0.], [1.]], [[2.], [3.]]]]"
+
+
+def test_student_gradient_returns_the_output_and_its_gradient():
+    import tensorflow as tf
+
+    from course_lib.checks.core import student_gradient
+
+    x = tf.constant([1.0, -2.0, 3.0])
+    output, gradient = student_gradient(lambda t: t * t, x, lambda: (x,), "square(x)",
+                                        "hint", "square")
+    np.testing.assert_allclose(output.numpy(), [1.0, 4.0, 9.0])
+    np.testing.assert_allclose(gradient, [2.0, -4.0, 6.0])
+
+
+def test_student_gradient_rejects_arrays_and_missing_gradients():
+    import tensorflow as tf
+
+    from course_lib.checks.core import student_gradient
+
+    x = tf.constant([1.5, -2.5])
+    with pytest.raises(CheckFailure) as array:
+        student_gradient(lambda t: np.square(np.asarray(t)), x, lambda: (x,), "square(x)",
+                         "use keras.ops", "square")
+    assert array.value.found == "square(x) returned ndarray"
+    with pytest.raises(CheckFailure) as detached:
+        student_gradient(lambda t: tf.stop_gradient(t) * 2.0, x, lambda: (x,), "double(x)",
+                         "use keras.ops", "double", source="the predictions")
+    assert detached.value.found == ("the gradient of double is None (no path back to the "
+                                    "predictions)")
+    assert detached.value.hint == "use keras.ops"
