@@ -26,8 +26,10 @@ Forking keeps what was imported and nothing else: the child has one
 thread, TensorFlow's runtime is created only when the student's code first
 uses it, and NumPy's global random state is reseeded as in a new process.
 Where forking or the starter is not available (not Linux, a kernel spec
-that runs another Python, the starter gone), kernels start the usual way.
-`COURSE_KERNEL_WARM_START=off` turns the starter off.
+that runs another Python, the starter gone), kernels start the usual way;
+so they do on a machine with a GPU, whose driver does not work in a
+process forked after it was loaded. `COURSE_KERNEL_WARM_START=off` turns the
+starter off, `=on` uses it even there.
 
 Python's `multiprocessing` "forkserver" does the same for functions; a
 Jupyter kernel needs its own session, descriptors and sandbox, so this
@@ -55,11 +57,28 @@ KILLED_CODE = -signal.SIGKILL
 STATUS_WAIT_SECONDS = 2.0
 
 
+def gpu_present():
+    """Whether this machine shows a GPU device to processes (NVIDIA or ROCm).
+
+    A process forked after TensorFlow touched the GPU driver cannot use the
+    GPU, so kernels are not forked on such machines unless asked for.
+    """
+    import glob
+
+    return bool(glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/kfd"))
+
+
 def warm_start_wanted():
-    """True unless `COURSE_KERNEL_WARM_START=off` (or forking is unavailable)."""
-    if os.environ.get("COURSE_KERNEL_WARM_START", "on").strip().lower() == "off":
+    """Whether kernels are forked from the warm starter.
+
+    `COURSE_KERNEL_WARM_START`: "off" never, "on" always (where forking
+    works), unset or "auto" on Linux machines without a GPU.
+    """
+    setting = os.environ.get("COURSE_KERNEL_WARM_START", "auto").strip().lower()
+    if setting == "off" or not (sys.platform.startswith("linux")
+                                and hasattr(socket, "send_fds")):
         return False
-    return sys.platform.startswith("linux") and hasattr(socket, "send_fds")
+    return setting == "on" or not gpu_present()
 
 
 def is_python_kernel(command):

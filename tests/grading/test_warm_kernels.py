@@ -31,7 +31,7 @@ def printed(*sources):
 
 @pytest.fixture
 def warm(monkeypatch):
-    monkeypatch.delenv("COURSE_KERNEL_WARM_START", raising=False)
+    monkeypatch.setenv("COURSE_KERNEL_WARM_START", "on")  # also where a GPU is present
     if not sys.platform.startswith("linux"):
         pytest.skip("warm starts need fork (Linux)")
 
@@ -47,6 +47,18 @@ def test_turned_off_kernels_start_cold(monkeypatch):
     monkeypatch.setenv("COURSE_KERNEL_WARM_START", "off")
     loaded, = printed("import sys\nprint('tensorflow' in sys.modules)")
     assert loaded == "False"
+
+
+def test_a_machine_with_a_gpu_starts_kernels_cold_unless_asked(monkeypatch):
+    from autograder.grading import warm_kernels
+
+    monkeypatch.setattr(warm_kernels, "gpu_present", lambda: True)
+    monkeypatch.delenv("COURSE_KERNEL_WARM_START", raising=False)
+    assert not warm_kernels.warm_start_wanted()
+    loaded, = printed("import sys\nprint('tensorflow' in sys.modules)")
+    assert loaded == "False"
+    monkeypatch.setenv("COURSE_KERNEL_WARM_START", "on")
+    assert warm_kernels.warm_start_wanted() == sys.platform.startswith("linux")
 
 
 def test_two_warm_kernels_share_no_state_and_no_random_numbers(warm):
