@@ -139,13 +139,21 @@ class GradingCourse:
         """Released notebook file names, e.g. ["project1.ipynb"]."""
         return sorted(path.name for path in self.release_folder.glob("*.ipynb"))
 
-    def submitted_students(self):
-        """Student ids with a `submitted/<id>/<assignment>/` folder, sorted."""
-        folder = self.root / "submitted"
+    def students_in(self, step):
+        """Student ids with a `<step>/<id>/<assignment>/` folder, sorted.
+
+        Args:
+            step: nbgrader's folder for a stage, e.g. "submitted" or "autograded".
+        """
+        folder = self.root / step
         if not folder.is_dir():
             return []
         return sorted(child.name for child in folder.iterdir()
                       if (child / self.assignment).is_dir())
+
+    def submitted_students(self):
+        """Student ids with a `submitted/<id>/<assignment>/` folder, sorted."""
+        return self.students_in("submitted")
 
     def read_record(self, name):
         path = self.working_folder / name

@@ -101,14 +101,6 @@ class FeedbackReport:
     missing: dict = field(default_factory=dict)
 
 
-def autograded_students(course):
-    folder = course.root / "autograded"
-    if not folder.is_dir():
-        return []
-    return sorted(child.name for child in folder.iterdir()
-                  if (child / course.assignment).is_dir())
-
-
 def leaks_hidden_tests(html):
     return "BEGIN HIDDEN TESTS" in html or "END HIDDEN TESTS" in html
 
@@ -129,7 +121,7 @@ def generate_feedback(course):
 
     >>> report = generate_feedback(open_course(".", "project1"))  # doctest: +SKIP
     """
-    students = autograded_students(course)
+    students = course.students_in("autograded")
     record = autograde_record(course)
     if not students and not record:
         raise CourseSetupError(f"nothing autograded for {course.assignment!r} yet. Run "

@@ -65,3 +65,23 @@ def toy_submissions(released_toy, tmp_path_factory):
 
 # Real PostgreSQL server and per-test gradebook databases (see postgres.py).
 from tests.grading.postgres import postgres_gradebook_url, postgres_server_url  # noqa: E402,F401
+
+
+@pytest.fixture(scope="session")
+def sequential_toy_class(tmp_path_factory):
+    """The toy class collected and graded one submission at a time (SQLite).
+
+    The baseline other grading runs are compared with.
+
+    Returns:
+        `(root, result, zip_path, roster, classmates)`: the course folder,
+        the autograde command's result, the class's Canvas zip and roster,
+        and the fabricated classmates.
+    """
+    from tests.grading.toy_class import collect_and_grade, copy_course, write_toy_class
+
+    base = tmp_path_factory.mktemp("toy_class")
+    zip_path, roster, classmates = write_toy_class(base)
+    root = copy_course(base / "sequential")
+    result = collect_and_grade(root, zip_path, roster, "--workers", 1)
+    return root, result, zip_path, roster, classmates

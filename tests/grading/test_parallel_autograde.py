@@ -6,93 +6,36 @@ Every student must be present once, with the same score per test cell, the
 same verdicts and reasons, in both gradebooks.
 """
 
-import shutil
-import sqlite3
-from pathlib import Path
-
 import nbformat
 import pytest
-from click.testing import CliRunner
 
-from autograder.cli import main
 from autograder.grading import classroom
 from autograder.grading.autograde import (autograde_assignment, autograde_record,
                                           split_pipeline)
-from autograder.grading.collect import ensure_assignment_ready, open_course
+from autograder.grading.collect import open_course
 from autograder.grading.course import CourseSetupError
+from tests.grading.toy_class import (collect_and_grade, copy_course, gradebook_rows, run,
+                                     sqlite_url)
 
-TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
 # Rows nbgrader writes while autograding, with the columns that identify them.
 GRADEBOOK_TABLES = ("student", "submitted_assignment", "submitted_notebook", "grade",
                     "comment")
 
 
-def run(*args):
-    runner = CliRunner(env={"COLUMNS": "200"})
-    return runner.invoke(main, [str(arg) for arg in args], terminal_width=200)
-
-
-def toy_class(release_folder, source_folder):
-    """The demo's class plus a half-right answer (visible test passes, hidden fails)."""
-    classmates = [classmate for classmate in
-                  classroom.standard_class(source_folder, release_folder)
-                  if classmate.uploads]
-    stub = nbformat.read(str(release_folder / "toy.ipynb"), as_version=4)
-    classroom.solution_cells(stub)["toy_square"].source = (
-        "def square(x):\n    return x * abs(x)  # wrong for negative numbers")
-    classmates.append(classroom.Classmate("Hopper, Grace", "40108", "Section B",
-                                          "right for positive numbers only",
-                                          [("toy.ipynb", classroom.as_bytes(stub))]))
-    return classmates
-
-
 @pytest.fixture(scope="module")
-def graded_twice(tmp_path_factory):
+def graded_twice(tmp_path_factory, sequential_toy_class):
     """The same class graded with one worker and with two, in two course copies."""
-    base = tmp_path_factory.mktemp("parallel")
-    courses = {}
-    for workers in (1, 2):
-        root = base / f"course_{workers}"
-        shutil.copytree(TOY_COURSE, root)
-        ensure_assignment_ready(open_course(root, "toy"))
-        courses[workers] = root
-    release = courses[1] / "assignments" / "toy"
-    classmates = toy_class(release, courses[1] / "solutions" / "toy")
-    zip_path = classroom.write_submissions_zip(base / "subs.zip", classmates)
-    roster, _ = classroom.write_class_roster(base / "roster.csv", classmates, "toy", 3)
-    outputs = {}
-    for workers, root in courses.items():
-        collected = run("collect", "toy", zip_path, "--roster", roster, "--course-dir", root)
-        assert collected.exit_code == 0, collected.output
-        outputs[workers] = run("autograde", "toy", "--workers", workers, "--course-dir", root)
+    sequential, sequential_result, zip_path, roster, classmates = sequential_toy_class
+    parallel = copy_course(tmp_path_factory.mktemp("parallel") / "course_2")
+    courses = {1: sequential, 2: parallel}
+    outputs = {1: sequential_result,
+               2: collect_and_grade(parallel, zip_path, roster, "--workers", 2)}
     return courses, outputs, classmates
 
 
 def table_rows(root, table):
     """Rows of a gradebook table keyed by names, not by random row ids."""
-    queries = {
-        "student": "SELECT id, first_name, last_name, lms_user_id FROM student",
-        "submitted_assignment": (
-            "SELECT a.name, s.student_id, s.timestamp, s.extension FROM submitted_assignment s "
-            "JOIN assignment a ON a.id = s.assignment_id"),
-        "submitted_notebook": (
-            "SELECT s.student_id, n.name, sn.late_submission_penalty, sn.flagged "
-            "FROM submitted_notebook sn JOIN submitted_assignment s ON s.id = sn.assignment_id "
-            "JOIN notebook n ON n.id = sn.notebook_id"),
-        "grade": (
-            "SELECT s.student_id, n.name, c.name, g.auto_score, g.manual_score, "
-            "g.needs_manual_grade FROM grade g JOIN base_cell c ON c.id = g.cell_id "
-            "JOIN submitted_notebook sn ON sn.id = g.notebook_id "
-            "JOIN submitted_assignment s ON s.id = sn.assignment_id "
-            "JOIN notebook n ON n.id = sn.notebook_id"),
-        "comment": (
-            "SELECT s.student_id, c.name, m.auto_comment, m.manual_comment FROM comment m "
-            "JOIN base_cell c ON c.id = m.cell_id "
-            "JOIN submitted_notebook sn ON sn.id = m.notebook_id "
-            "JOIN submitted_assignment s ON s.id = sn.assignment_id"),
-    }
-    with sqlite3.connect(root / "gradebook.db") as connection:
-        return sorted(connection.execute(queries[table]).fetchall(), key=repr)
+    return gradebook_rows(sqlite_url(root), table)
 
 
 def test_both_runs_reconcile_every_submission(graded_twice):
@@ -147,8 +90,7 @@ def test_parallel_run_writes_the_autograded_notebooks_and_a_clean_log(graded_twi
 
 
 def test_workers_must_be_a_positive_whole_number(tmp_path):
-    root = tmp_path / "course"
-    shutil.copytree(TOY_COURSE, root)
+    root = copy_course(tmp_path / "course")
     course = open_course(root, "toy")
     for workers in (0, -2, 1.5, True):
         with pytest.raises(ValueError, match="at least 1"):
