@@ -10,23 +10,11 @@ import pytest
 
 from autograder.checks import project1
 from course_lib.checks.core import CheckFailure
+from tests.checks.test_max_pool import pool_keras_slices as max_pool2d
 
 
 def relu(x):
     return keras.ops.maximum(x, 0.0)
-
-
-def max_pool2d(x, pool_size=2, strides=None):
-    strides = pool_size if strides is None else strides
-    rows = (x.shape[1] - pool_size) // strides + 1
-    columns = (x.shape[2] - pool_size) // strides + 1
-    pooled = None
-    for i in range(pool_size):
-        for j in range(pool_size):
-            part = x[:, i:i + (rows - 1) * strides + 1:strides,
-                     j:j + (columns - 1) * strides + 1:strides, :]
-            pooled = part if pooled is None else keras.ops.maximum(pooled, part)
-    return pooled
 
 
 def cross_entropy(y_true, y_pred):
