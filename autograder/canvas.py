@@ -352,9 +352,16 @@ def read_roster(path):
 
     Example:
 
-    >>> roster = read_roster("canvas_export.csv")  # doctest: +SKIP
-    >>> [column.header for column in roster.assignment_columns]  # doctest: +SKIP
-    ['Project 1 (48213)']
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "canvas_export.csv"
+    >>> _ = path.write_text("Student,ID,SIS User ID,SIS Login ID,Section,Project1 (901)\\n"
+    ...                     "    Points Possible,,,,,14\\n"
+    ...                     '"Bitdiddle, Ben",4821,S1,ben,A,\\n')
+    >>> roster = read_roster(path)
+    >>> [column.header for column in roster.assignment_columns]
+    ['Project1 (901)']
+    >>> roster.students[0].name, roster.assignment_columns[0].points_possible
+    ('Bitdiddle, Ben', '14')
     """
     rows = _read_rows(path, "the roster")
     header_index, header = _find_header(rows, path)

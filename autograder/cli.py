@@ -1,14 +1,15 @@
 """The `course` command: one small function per subcommand.
 
-Each subcommand only parses its arguments and calls into
-`autograder.grading`; the work itself lives there.
+Each subcommand only parses its arguments, calls one step of
+`autograder.grading` (the work) and hands the step's report to
+`autograder.grading.views` (the display). The `COURSE_*` settings are read
+and checked once, as the command starts (`autograder.grading.settings`).
 """
 
 import contextlib
 import json
 import os
-import sys
-import warnings
+from pathlib import Path
 
 import click
 
@@ -26,34 +27,31 @@ def quiet_grading_output():
     Grading starts Jupyter kernels that inherit this process's stderr, and
     TensorFlow prints start-up lines there from C++; they say nothing a user
     needs, so stderr is sent to /dev/null while grading runs. Errors that
-    matter come back through the results instead.
+    matter come back through the results instead. `COURSE_VERBOSE=on`
+    leaves stderr alone.
     """
-    if os.environ.get("COURSE_VERBOSE"):
+    from autograder.grading.logs import stderr_to
+    from autograder.grading.settings import current_settings
+
+    if current_settings().verbose:
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with open(os.devnull, "w") as devnull, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        os.dup2(devnull.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def not_implemented(name):
-    """Report a subcommand that is planned but not built yet (exit code 3)."""
-    click.echo(f"course {name}: not implemented yet.", err=True)
-    sys.exit(3)
+    with stderr_to(Path(os.devnull)):
+        yield
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dl-course")
-def main():
+@click.pass_context
+def main(context):
     """Run the deep-learning course: release, grade, collect and export."""
+    from autograder.grading.settings import Settings, SettingsError, settings_in_use
+
+    try:
+        settings = Settings.from_environment()
+    except SettingsError as error:
+        raise CourseError(str(error)) from None
+    context.with_resource(settings_in_use(settings))
 
 
 @main.command()
@@ -121,7 +119,7 @@ def grade(notebook, assignment, as_json):
     """
     from autograder.grading.course import CourseSetupError
     from autograder.grading.grade import grade_notebook
-    from autograder.grading.report import print_grade_report
+    from autograder.grading.views import print_grade_report
 
     try:
         with quiet_grading_output():
@@ -140,15 +138,30 @@ def grade(notebook, assignment, as_json):
 
 
 def course_dir_option(function):
-    """The `--course-dir` and `--database-url` options shared by the TA commands."""
+    """The `--course-dir` and `--database-url` options shared by the TA commands.
+
+    Unset, they take the settings' `COURSE_DIR` (else the current folder)
+    and `COURSE_DATABASE_URL` (else gradebook.db in the course directory).
+    """
     function = click.option(
-        "--database-url", default=None, envvar="COURSE_DATABASE_URL", metavar="URL",
+        "--database-url", default=None, metavar="URL",
         help="SQLAlchemy URL of the gradebook, e.g. postgresql://user:pass@host/course "
-             "(default: gradebook.db in the course directory).")(function)
+             "(default: $COURSE_DATABASE_URL, else gradebook.db in the course "
+             "directory).")(function)
     return click.option(
-        "--course-dir", default=".", show_default=True, envvar="COURSE_DIR",
-        type=click.Path(file_okay=False),
-        help="Course directory (holds assignments/, solutions/, submitted/).")(function)
+        "--course-dir", default=None, type=click.Path(file_okay=False),
+        help="Course directory (holds assignments/, solutions/, submitted/; default: "
+             "$COURSE_DIR, else the current folder).")(function)
+
+
+def open_ta_course(course_dir, assignment, database_url):
+    """The course a TA command works on, its options filled from the settings."""
+    from autograder.grading.course import open_course
+    from autograder.grading.settings import current_settings
+
+    settings = current_settings()
+    return open_course(course_dir or settings.course_dir or ".", assignment,
+                       database_url or settings.database_url)
 
 
 @contextlib.contextmanager
@@ -184,10 +197,11 @@ def collect(assignment, submissions_zip, roster, course_dir, database_url):
     saved under the released name, other files are listed and skipped, and
     Canvas' LATE marks are kept in downloaded/ASSIGNMENT/collect.json.
     """
-    from autograder.grading.collect import collect_submissions, open_course, show_collect_report
+    from autograder.grading.collect import collect_submissions
+    from autograder.grading.views import show_collect_report
 
     with workflow_errors():
-        course = open_course(course_dir, assignment, database_url)
+        course = open_ta_course(course_dir, assignment, database_url)
         report = collect_submissions(course, submissions_zip, roster)
     show_collect_report(report, rich_console())
 
@@ -201,9 +215,9 @@ def collect(assignment, submissions_zip, roster, course_dir, database_url):
 @click.option("--engine", type=click.Choice(["processes", "dask"]), default=None,
               help="Where the kernels run: worker processes on this machine "
                    "(default), or a Dask cluster (a local one unless --scheduler).")
-@click.option("--scheduler", default=None, envvar="COURSE_DASK_SCHEDULER", metavar="ADDRESS",
+@click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786) or scheduler file; "
-                   "implies --engine dask.")
+                   "implies --engine dask (default: $COURSE_DASK_SCHEDULER).")
 @course_dir_option
 def autograde(assignment, workers, engine, scheduler, course_dir, database_url):
     """Autograde every collected submission of ASSIGNMENT.
@@ -216,15 +230,19 @@ def autograde(assignment, workers, engine, scheduler, course_dir, database_url):
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from autograder.grading.autograde import autograde_assignment, show_autograde_report
-    from autograder.grading.collect import open_course
+    from autograder.grading.autograde import autograde_assignment
+    from autograder.grading.records import names_by_id
+    from autograder.grading.views import show_autograde_report
 
+    from autograder.grading.settings import current_settings
+
+    scheduler = scheduler or current_settings().dask_scheduler
     if scheduler and engine == "processes":
         raise CourseError("--scheduler needs --engine dask (or leave out --engine).")
     engine = engine or ("dask" if scheduler else "processes")
     console = rich_console()
     with workflow_errors():
-        course = open_course(course_dir, assignment, database_url)
+        course = open_ta_course(course_dir, assignment, database_url)
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console) as progress:
             task = progress.add_task(f"autograding {assignment}", total=None)
@@ -237,7 +255,7 @@ def autograde(assignment, workers, engine, scheduler, course_dir, database_url):
                                           on_done=lambda result: progress.advance(task),
                                           workers=workers, engine=engine,
                                           scheduler=scheduler)
-    show_autograde_report(report, course, console)
+    show_autograde_report(report, names_by_id(course), console)
 
 
 @main.command()
@@ -250,13 +268,14 @@ def feedback(assignment, course_dir, database_url):
     students see their plots, each test's score and its failure message,
     never the hidden tests. Pages go to feedback/<canvas id>/ASSIGNMENT/.
     """
-    from autograder.grading.collect import open_course
-    from autograder.grading.feedback import generate_feedback, show_feedback_report
+    from autograder.grading.feedback import generate_feedback
+    from autograder.grading.records import names_by_id
+    from autograder.grading.views import show_feedback_report
 
     with workflow_errors():
-        course = open_course(course_dir, assignment, database_url)
+        course = open_ta_course(course_dir, assignment, database_url)
         report = generate_feedback(course)
-    show_feedback_report(report, course, rich_console())
+    show_feedback_report(report, names_by_id(course), course.root, rich_console())
 
 
 @main.command()
@@ -281,11 +300,11 @@ def export(assignment, roster, output, column, missing, course_dir, database_url
     grade score 0 and are listed. For nbgrader's own CSV of every assignment,
     `nbgrader export` still works in the course directory.
     """
-    from autograder.grading.collect import open_course
-    from autograder.grading.export import export_grades, show_export_report
+    from autograder.grading.export import export_grades
+    from autograder.grading.views import show_export_report
 
     with workflow_errors():
-        course = open_course(course_dir, assignment, database_url)
+        course = open_ta_course(course_dir, assignment, database_url)
         report = export_grades(course, roster, output, column=column, missing=missing)
     show_export_report(report, rich_console())
 
@@ -295,8 +314,7 @@ def export(assignment, roster, output, column, missing, course_dir, database_url
               help="Where to build the demo course (default: ./course_demo; a folder "
                    "from an earlier demo is rebuilt, any other non-empty one refused).")
 @click.option("--assignment", help="Assignment to demo (default: the one in solutions/ with "
-                                   "the fewest notebooks, or the toy fixture while "
-                                   "solutions/ is empty).")
+                                   "the fewest notebooks).")
 @click.option("--solutions", type=click.Path(file_okay=False),
               help="A solutions/ folder to take the assignment from.")
 def demo(directory, assignment, solutions):
@@ -308,7 +326,8 @@ def demo(directory, assignment, solutions):
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from autograder.grading.demo import run_demo, show_demo_summary
+    from autograder.grading.demo import run_demo
+    from autograder.grading.views import show_demo_summary
 
     console = rich_console()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

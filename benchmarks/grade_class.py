@@ -49,8 +49,9 @@ c.ExecutePreprocessor.timeout = 300
 def fabricate_course(root, assignment, students):
     """A collected course: released assignment, N full-answer submissions."""
     from autograder.grading import classroom
-    from autograder.grading.collect import (collect_submissions, ensure_assignment_ready,
-                                            open_course, stderr_to)
+    from autograder.grading.collect import collect_submissions
+    from autograder.grading.course import ensure_assignment_ready, open_course
+    from autograder.grading.logs import stderr_to
 
     source = REPOSITORY / "solutions" / assignment
     if not any(source.glob("*.ipynb")):
@@ -91,10 +92,10 @@ def floor_seconds(course, log_path):
     import nbformat
     from nbclient import NotebookClient
 
-    from autograder.grading.collect import stderr_to
-    from autograder.grading.config import ensure_environment
+    from autograder.grading.course import prepare_environment
+    from autograder.grading.logs import stderr_to
 
-    ensure_environment()
+    prepare_environment()
     total = 0.0
     for path in sorted(course.source_folder.glob("*.ipynb")):
         notebook = nbformat.read(str(path), as_version=4)

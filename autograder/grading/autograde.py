@@ -47,16 +47,18 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
 from traitlets.config import Config
 
-from autograder.grading.collect import (AUTOGRADE_RECORD, collected_students,
-                                        ensure_assignment_ready, ensure_tools_on_path,
-                                        stderr_to)
-from autograder.grading.course import CourseSetupError
+from autograder.grading.course import (SOURCE_DIRECTORY, Course, CourseSetupError,
+                                       ensure_assignment_ready, prepare_tools)
 from autograder.grading.engines import (PROCESSES, check_engine, default_workers,
                                         describe_engine, open_executor)
+from autograder.grading.logs import stderr_to
+from autograder.grading.notebooks import cell_ids
+from autograder.grading.preprocessors import AdoptExecutedNotebook, KeepExecutedCopy
+from autograder.grading.records import AUTOGRADE_RECORD, collected_students, write_record
+from autograder.grading.results import read_notebook_results
+from autograder.grading.settings import settings_in_use
 from autograder.grading.warm_kernels import prestart
 
 GRADED = "graded"
@@ -147,8 +149,6 @@ def precheck(folder, released, released_ids=None):
         `(reason, notes)`: reason is "" when every present notebook can be
         graded; notes lists released notebooks the student did not submit.
     """
-    from autograder.grading.collect import notebook_grade_ids
-
     notes = []
     for name in released:
         path = folder / name
@@ -166,7 +166,7 @@ def precheck(folder, released, released_ids=None):
         if not notebook.cells:
             return f"{name} has no cells", notes
         expected = (released_ids or {}).get(name)
-        found = notebook_grade_ids(nbformat.writes(notebook)) or set()
+        found = cell_ids(notebook)
         if expected and found and not found & expected:
             shown = ", ".join(sorted(found)[:3])
             return (f"{name} has none of the released {name}'s graded cells (it has "
@@ -191,30 +191,20 @@ def assignment_max_score(course):
 
 def test_rows(course, student_id):
     """Per-test results of every released notebook of one student."""
-    from autograder.grading.results import read_notebook_results
-
     rows = []
     for name in course.released_notebooks():
         stem = Path(name).stem
-        autograded = course.root / "autograded" / student_id / course.assignment / name
+        autograded = course.submission_folder(student_id, "autograded") / name
         rows.extend(read_notebook_results(course.database_url, course.assignment,
                                           student_id, stem, autograded))
     return rows
-
-
-def released_grade_ids(course):
-    """Released notebook name -> grade ids of its nbgrader cells."""
-    from autograder.grading.collect import notebook_grade_ids
-
-    return {name: notebook_grade_ids((course.release_folder / name).read_text()) or set()
-            for name in course.released_notebooks()}
 
 
 def grade_one(course, api, student_id, late=False, executed=None):
     """Autograde one student's submission; never raises for a bad notebook.
 
     Args:
-        course: A `GradingCourse`.
+        course: The `Course` seen through the assignment.
         api: Its `NbGraderAPI` (see `adopting_api` for the parallel run).
         student_id: The student to grade.
         late: Canvas' late flag.
@@ -224,15 +214,19 @@ def grade_one(course, api, student_id, late=False, executed=None):
     Returns:
         A `StudentResult`.
     """
-    folder = course.root / "submitted" / student_id / course.assignment
-    reason, notes = precheck(folder, course.released_notebooks(), released_grade_ids(course))
-    outcome = api.autograde(course.assignment, student_id, force=True, create=True)
+    reason, notes = precheck(course.submission_folder(student_id),
+                             course.released_notebooks(), course.released_cell_ids())
     if reason:
         # nbgrader may "succeed" on a notebook with no cells or another
-        # assignment's cells (it restores the tests and scores nothing);
-        # the student's real problem is the reason, and the verdict a failure.
-        outcome = {"success": False, "log": "", "error": reason}
-    elif executed is not None and not executed["success"]:
+        # assignment's cells (it restores the tests and scores nothing), so
+        # it is not run at all: the student's real problem is the reason.
+        # The student and submission are still recorded in the gradebook,
+        # as nbgrader's autograde would have done.
+        record_failed_submission(course, student_id)
+        return StudentResult(student_id, FAILED, 0.0, assignment_max_score(course), reason,
+                             late, notes=notes)
+    outcome = api.autograde(course.assignment, student_id, force=True, create=True)
+    if executed is not None and not executed["success"]:
         # The worker ran the real thing; its failure (a kernel-side error)
         # is the one to report, whatever the bookkeeping run made of it.
         outcome = {"success": False, "log": executed.get("log", ""),
@@ -240,7 +234,7 @@ def grade_one(course, api, student_id, late=False, executed=None):
     _, max_score = gradebook_score(course, student_id)
     max_score = max_score if max_score is not None else assignment_max_score(course)
     if not outcome["success"]:
-        reason = reason or failure_reason(outcome.get("log", ""), outcome.get("error", ""))
+        reason = failure_reason(outcome.get("log", ""), outcome.get("error", ""))
         return StudentResult(student_id, FAILED, 0.0, max_score, reason, late, notes=notes)
     score, max_score = gradebook_score(course, student_id)
     tests = test_rows(course, student_id)
@@ -250,51 +244,6 @@ def grade_one(course, api, student_id, late=False, executed=None):
 # --------------------------------------------------------------------------
 # Parallel grading: workers execute, the parent records
 # --------------------------------------------------------------------------
-
-def executed_path(folder, resources):
-    info = resources["nbgrader"]
-    return Path(folder) / info["student"] / f"{info['notebook']}.ipynb"
-
-
-class KeepExecutedCopy(NbGraderPreprocessor):
-    """Save the notebook as the kernel left it (worker side).
-
-    Placed right after the execution step of a worker's autograde pipeline,
-    it writes `<folder>/<student>/<notebook>.ipynb`, outside nbgrader's
-    `autograded/` (which nbgrader deletes when a later step fails).
-    """
-
-    folder = Unicode("", help="Where executed notebooks are kept.").tag(config=True)
-
-    def preprocess(self, nb, resources):
-        path = executed_path(self.folder, resources)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(nbformat.writes(nb), encoding="utf-8")
-        return nb, resources
-
-
-class AdoptExecutedNotebook(NbGraderPreprocessor):
-    """Stand in for the execution step with a worker's executed notebook.
-
-    The notebook it receives is the parent's own sanitized copy of the
-    submission; the worker sanitized the same file with the same gradebook
-    sources, so their cells must match, which is checked before the
-    worker's copy (outputs included) is handed on to nbgrader's scoring.
-    """
-
-    folder = Unicode("", help="Where the workers left executed notebooks.").tag(config=True)
-
-    def preprocess(self, nb, resources):
-        path = executed_path(self.folder, resources)
-        if not path.is_file():
-            raise RuntimeError(f"{path.name} was not executed: its grading process "
-                               "stopped before the kernel ran it (see the log)")
-        executed = nbformat.read(str(path), as_version=4)
-        if [cell.source for cell in executed.cells] != [cell.source for cell in nb.cells]:
-            raise RuntimeError(f"the executed copy of {path.name} does not match the "
-                               "submission; grade this student with --workers 1")
-        return executed, resources
-
 
 def is_execution(preprocessor):
     return isinstance(preprocessor, type) and issubclass(preprocessor, ExecutePreprocessor)
@@ -313,6 +262,16 @@ def split_pipeline(pipeline):
     return list(pipeline[:positions[0]]), list(pipeline[positions[-1] + 1:])
 
 
+def record_failed_submission(course, student_id):
+    """Put a student and an unscored submission in the gradebook (nbgrader's API)."""
+    with Gradebook(course.database_url) as gradebook:
+        gradebook.update_or_create_student(student_id)
+        try:
+            gradebook.find_submission(course.assignment, student_id)
+        except MissingEntry:
+            gradebook.add_submission(course.assignment, student_id)
+
+
 def adopting_api(course, executed_folder):
     """The parent's `NbGraderAPI`: nbgrader's autograde with adopted execution."""
     before, after = split_pipeline(course.config.Autograde.autograde_preprocessors)
@@ -324,14 +283,10 @@ def adopting_api(course, executed_folder):
 
 def build_template(course, template):
     """A scratch course with the assignment generated into its own gradebook."""
-    from nbgrader.apps import NbGraderAPI
-
-    from autograder.grading.config import SOURCE_DIRECTORY, make_config
-
     shutil.copytree(course.source_folder, template / SOURCE_DIRECTORY / course.assignment)
+    scratch = Course(template, course.assignment, settings=course.settings)
     with stderr_to(template / "generate.log"):
-        generated = NbGraderAPI(config=make_config(template)).generate_assignment(
-            course.assignment)
+        generated = scratch.api().generate_assignment(course.assignment)
     if not generated["success"]:
         raise CourseSetupError(f"nbgrader could not generate {course.assignment!r} for "
                                f"parallel grading:\n{generated.get('error', '')}")
@@ -358,7 +313,7 @@ def unpack_folder(data, destination):
 
 
 def execute_submission(template, submission, assignment, student_id, hidden_paths=(),
-                       threads=None):
+                       threads=None, settings=None):
     """Worker: autograde one student in a private scratch course.
 
     Runs on a local worker process or a Dask worker on another machine, so
@@ -373,40 +328,37 @@ def execute_submission(template, submission, assignment, student_id, hidden_path
         hidden_paths: More paths the kernel must not see (the real course,
             when the worker shares the parent's machine).
         threads: CPU threads each kernel may use (unset: the worker's own).
+        settings: The TA's `Settings`, followed here instead of the worker
+            machine's environment (default: the worker's own).
 
     Returns:
         `{"success", "log", "error", "stderr", "executed"}`: nbgrader's
         outcome, its log, and `executed`, notebook file name -> the
         notebook as the kernel left it (JSON text).
     """
-    from nbgrader.apps import NbGraderAPI
-
-    from autograder.grading.config import make_config
-
     started = time.perf_counter()
-    ensure_tools_on_path()
     if threads:
         for name in THREAD_VARIABLES:
             os.environ.setdefault(name, str(threads))
-    prestart()  # the kernel starter imports TensorFlow while nbgrader prepares
     scratch = Path(tempfile.mkdtemp(prefix="course-grade-worker-"))
     try:
-        course_root = unpack_folder(template, scratch / "course")
-        unpack_folder(submission, course_root / "submitted" / student_id / assignment)
-        executed_folder = scratch / "executed"
-        config = make_config(course_root)
-        pipeline = list(config.Autograde.autograde_preprocessors)
-        _, after = split_pipeline(pipeline)
-        config.Autograde.autograde_preprocessors = (
-            pipeline[:len(pipeline) - len(after)] + [KeepExecutedCopy] + after)
-        config.KeepExecutedCopy.folder = str(executed_folder)
         # The kernel must not see the real course either (solutions, gradebook).
-        config.SandboxKernelManager.hidden_paths = sorted(
-            set(config.SandboxKernelManager.hidden_paths) | set(hidden_paths))
+        course = Course(unpack_folder(template, scratch / "course"), assignment,
+                        protected_paths=tuple(hidden_paths), settings=settings)
+        prepare_tools()
+        prestart(course.settings.kernel_warm_start)  # imports overlap nbgrader's work
+        unpack_folder(submission, course.submission_folder(student_id))
+        executed_folder = scratch / "executed"
+        pipeline = list(course.config.Autograde.autograde_preprocessors)
+        _, after = split_pipeline(pipeline)
+        extra = Config()
+        extra.Autograde.autograde_preprocessors = (
+            pipeline[:len(pipeline) - len(after)] + [KeepExecutedCopy] + after)
+        extra.KeepExecutedCopy.folder = str(executed_folder)
         log_path = scratch / "autograde.log"
         try:
-            with stderr_to(log_path):
-                outcome = NbGraderAPI(config=config).autograde(
+            with stderr_to(log_path), settings_in_use(course.settings):
+                outcome = course.api(extra).autograde(
                     assignment, student_id, force=True, create=True)
         except Exception as error:  # noqa: BLE001 - reported as this student's failure
             outcome = {"success": False, "log": "",
@@ -440,7 +392,7 @@ def grade_in_parallel(course, students, collected, log_path, workers=None,
     """Grade `students` on an executor; the parent alone writes the gradebook.
 
     Args:
-        course: A `GradingCourse`.
+        course: The `Course` seen through the assignment.
         students: Student ids to grade.
         collected: The collection record (late flags).
         log_path: Where nbgrader's and the kernels' messages go.
@@ -462,7 +414,7 @@ def grade_in_parallel(course, students, collected, log_path, workers=None,
         setup_seconds = time.perf_counter() - started
         executed = batch / "executed"
         api = adopting_api(course, executed)
-        hidden = list(course.config.SandboxKernelManager.get("hidden_paths", []))
+        hidden = list(course.config.SandboxKernelManager.hidden_paths)
         waiting = list(enumerate(students))
         running = {}
 
@@ -496,11 +448,11 @@ def grade_in_parallel(course, students, collected, log_path, workers=None,
                     if on_start:
                         on_start(student_id, index, len(students))
                     try:
-                        submission = pack_folder(
-                            course.root / "submitted" / student_id / course.assignment)
+                        submission = pack_folder(course.submission_folder(student_id))
                         future = executor.submit(
                             execute_submission, template_bytes, submission,
-                            course.assignment, student_id, hidden, threads)
+                            course.assignment, student_id, hidden, threads,
+                            course.settings)
                     except Exception as error:  # noqa: BLE001 - e.g. a broken pool
                         record(student_id, worker_failure(error))
                         continue
@@ -525,7 +477,7 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=
     """Autograde every submission in `submitted/*/<assignment>/`.
 
     Args:
-        course: A `GradingCourse`.
+        course: The `Course` seen through the assignment (`open_course`).
         on_start: Optional callback `(student_id, index, total)` before each.
         on_done: Optional callback `(StudentResult)` after each.
         workers: Submissions graded at once. With the "processes" engine, 1
@@ -548,9 +500,16 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=
 
     Example:
 
-    >>> report = autograde_assignment(open_course(".", "project1"))  # doctest: +SKIP
-    >>> len(report.graded) + len(report.failed)  # doctest: +SKIP
-    12
+    Before `course collect` there is nothing to grade:
+
+    >>> from autograder.grading.course import open_course
+    >>> autograde_assignment(open_course("tests/files/toy_course", "toy"))
+    Traceback (most recent call last):
+    ...
+    autograder.grading.course.CourseSetupError: no submissions of 'toy' in .../submitted. Run `course collect toy <canvas zip>` first.
+
+    After it, `len(report.graded) + len(report.failed)` is the number of
+    students in `submitted/`.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or workers < 1):
@@ -581,14 +540,14 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=
     report = AutogradeReport(course.assignment, results, log_path=log_path)
     record = {"assignment": course.assignment,
               "students": {result.student_id: asdict(result) for result in results}}
-    report.record_path = course.write_record(AUTOGRADE_RECORD, record)
+    report.record_path = write_record(course, AUTOGRADE_RECORD, record)
     return report
 
 
 def grade_sequentially(course, students, collected, log_path, on_start=None, on_done=None):
     """Grade `students` one after the other with one `NbGraderAPI`."""
-    prestart()
     api = course.api()
+    prestart(course.settings.kernel_warm_start)
     results = []
     for index, student_id in enumerate(students):
         if on_start:
@@ -606,42 +565,3 @@ def grade_sequentially(course, students, collected, log_path, on_start=None, on_
         if on_done:
             on_done(result)
     return results
-
-
-def autograde_record(course):
-    """The autograde record: student id -> dict of `StudentResult` fields."""
-    return course.read_record(AUTOGRADE_RECORD).get("students", {})
-
-
-def names_by_id(course):
-    """Student id -> display name from the collection record (roster names)."""
-    return {student_id: (entry.get("name") or entry.get("sortable_name") or "")
-            for student_id, entry in collected_students(course).items()}
-
-
-def format_points(value):
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def show_autograde_report(report, course, console):
-    """Print the verdict per student and the reconciliation line."""
-    from rich.table import Table
-
-    names = names_by_id(course)
-    table = Table(title=f"Autograded {report.assignment}")
-    for column in ("Student", "Canvas id", "Late", "Score", "Result"):
-        table.add_column(column)
-    for result in report.results:
-        verdict = ("[green]graded[/green]" if result.status == GRADED
-                   else f"[red]failed[/red]: {result.reason}")
-        if result.notes:
-            verdict += " (" + "; ".join(result.notes) + ")"
-        table.add_row(names.get(result.student_id, ""), result.student_id,
-                      "[yellow]LATE[/yellow]" if result.late else "",
-                      f"{format_points(result.score)} / {format_points(result.max_score)}",
-                      verdict)
-    console.print(table)
-    console.print(f"submitted {len(report.results)} = graded {len(report.graded)} + "
-                  f"failed {len(report.failed)}")
-    console.print(f"record: {report.record_path}; nbgrader and kernel messages: {report.log_path}")

@@ -15,9 +15,9 @@ from pathlib import Path
 import nbformat
 
 from autograder import canvas
+from autograder.grading.notebooks import (answer_cells, test_cells, total_points,
+                                          without_region_markers)
 
-SOLUTION_BEGIN = "### BEGIN SOLUTION"
-SOLUTION_END = "### END SOLUTION"
 FIRST_ATTACHMENT_ID = 700100
 
 
@@ -51,25 +51,6 @@ class Classmate:
                                     login, section=self.section)
 
 
-def solution_cells(notebook):
-    """grade_id -> cell for every solution cell of a notebook node."""
-    return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in notebook.cells
-            if cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
-
-
-def test_cells(notebook):
-    return [cell for cell in notebook.cells
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
-            and not cell.metadata["nbgrader"].get("solution") and cell.cell_type == "code"]
-
-
-def answer_source(source):
-    """A solution cell's source as a student would write it (markers removed)."""
-    kept = [line for line in source.split("\n")
-            if line.strip() not in (SOLUTION_BEGIN, SOLUTION_END)]
-    return "\n".join(kept)
-
-
 def fill_stub(stub, solution, grade_ids=None):
     """A released stub with some or all solution cells answered from the solution.
 
@@ -81,18 +62,18 @@ def fill_stub(stub, solution, grade_ids=None):
     Returns:
         A new notebook node.
     """
-    answers = solution_cells(solution)
+    answers = answer_cells(solution)
     filled = nbformat.from_dict(json.loads(json.dumps(stub)))
-    for grade_id, cell in solution_cells(filled).items():
+    for grade_id, cell in answer_cells(filled).items():
         if grade_id in answers and (grade_ids is None or grade_id in grade_ids):
-            cell.source = answer_source(answers[grade_id].source)
+            cell.source = without_region_markers(answers[grade_id].source)
     return filled
 
 
 def edit_tests(notebook):
     """A copy whose graded test cells were replaced by `pass` (a cheat attempt)."""
     edited = nbformat.from_dict(json.loads(json.dumps(notebook)))
-    for cell in test_cells(edited):
+    for cell in test_cells(edited).values():
         cell.source = "pass  # tests removed"
     return edited
 
@@ -118,7 +99,7 @@ def standard_class(source_folder, release_folder):
     if not stubs:
         raise ValueError(f"{release_folder} has no released notebooks; release the "
                          "assignment before fabricating a class.")
-    ordered = [grade_id for name in stubs for grade_id in solution_cells(stubs[name])]
+    ordered = [grade_id for name in stubs for grade_id in answer_cells(stubs[name])]
     first_part = set(ordered[:len(ordered) - 1])
     partial_story = (f"answered {len(first_part)} of {len(ordered)} tasks"
                      if first_part else "left the only task as the stub")
@@ -208,11 +189,5 @@ def write_class_roster(path, classmates, assignment, points_possible,
 
 def points_possible(source_folder):
     """Total points of the graded cells of an assignment's source notebooks."""
-    total = 0.0
-    for path in sorted(Path(source_folder).glob("*.ipynb")):
-        notebook = nbformat.read(str(path), as_version=4)
-        for cell in notebook.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade"):
-                total += float(meta.get("points", 0))
-    return total
+    return sum(total_points(nbformat.read(str(path), as_version=4))
+               for path in sorted(Path(source_folder).glob("*.ipynb")))

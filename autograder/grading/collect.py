@@ -25,276 +25,25 @@ kept in the collection record `downloaded/<assignment>/collect.json`, shown by
 and applies its own late policy to the imported score.
 """
 
-import contextlib
-import json
 import os
 import shutil
-import sys
-import warnings
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.apps import NbGraderAPI
+from nbgrader.api import Gradebook
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 from nbgrader.utils import capture_log
 from traitlets import Dict
+from traitlets.config import Config
 
 from autograder import canvas
-from autograder.grading.config import (RELEASE_DIRECTORY, SOURCE_DIRECTORY,
-                                       ensure_environment, make_config)
-from autograder.grading.course import CourseSetupError
-
-DOWNLOADED_DIRECTORY = "downloaded"
-COLLECT_RECORD = "collect.json"
-AUTOGRADE_RECORD = "autograde.json"
-
-
-# --------------------------------------------------------------------------
-# The course directory a TA works in
-# --------------------------------------------------------------------------
-
-def alembic_head_in_process():
-    """The gradebook schema version nbgrader stamps on a new gradebook.
-
-    nbgrader asks for it by running the `alembic heads` program, a fresh
-    Python process that costs seconds on a busy machine; alembic's own
-    `ScriptDirectory` gives the same answer from nbgrader's migration scripts
-    in milliseconds.
-    """
-    import nbgrader
-    from alembic.script import ScriptDirectory
-
-    return ScriptDirectory(str(Path(nbgrader.__file__).parent / "alembic")).get_current_head()
-
-
-def ensure_tools_on_path():
-    """Prepare nbgrader: its `alembic` program on PATH, its schema lookup in-process."""
-    ensure_environment()
-    import nbgrader.api
-
-    if getattr(nbgrader.api.get_alembic_version, "in_process", False):
-        return
-    try:
-        head = alembic_head_in_process()
-    except Exception:  # noqa: BLE001 - keep nbgrader's own lookup if alembic changes
-        return
-    if head:
-        def get_alembic_version():
-            return head
-
-        get_alembic_version.in_process = True
-        nbgrader.api.get_alembic_version = get_alembic_version
-
-
-@dataclass(frozen=True)
-class GradingCourse:
-    """One assignment of a course directory, as the TA's commands see it.
-
-    Args:
-        root: The course directory (holds `assignments/`, `submitted/`, ...).
-        assignment: The nbgrader assignment id.
-        gradebook_url: SQLAlchemy URL of the gradebook, e.g.
-            `postgresql://user:password@host/course`; None keeps nbgrader's
-            SQLite file `gradebook.db` in `root`.
-    """
-
-    root: Path
-    assignment: str
-    gradebook_url: str = None
-
-    @property
-    def config(self):
-        return make_config(self.root, database_url=self.gradebook_url)
-
-    @property
-    def database_url(self):
-        return self.config.CourseDirectory.db_url
-
-    @property
-    def release_folder(self):
-        return self.root / RELEASE_DIRECTORY / self.assignment
-
-    @property
-    def source_folder(self):
-        return self.root / SOURCE_DIRECTORY / self.assignment
-
-    @property
-    def working_folder(self):
-        """`downloaded/<assignment>/`: nbgrader's zip-collect area and our records."""
-        return self.root / DOWNLOADED_DIRECTORY / self.assignment
-
-    def api(self, config=None):
-        """An `NbGraderAPI` for this course (optionally with extra config merged)."""
-        ensure_tools_on_path()
-        merged = self.config
-        if config is not None:
-            merged.merge(config)
-        return NbGraderAPI(config=merged)
-
-    def released_notebooks(self):
-        """Released notebook file names, e.g. ["project1.ipynb"]."""
-        return sorted(path.name for path in self.release_folder.glob("*.ipynb"))
-
-    def students_in(self, step):
-        """Student ids with a `<step>/<id>/<assignment>/` folder, sorted.
-
-        Args:
-            step: nbgrader's folder for a stage, e.g. "submitted" or "autograded".
-        """
-        folder = self.root / step
-        if not folder.is_dir():
-            return []
-        return sorted(child.name for child in folder.iterdir()
-                      if (child / self.assignment).is_dir())
-
-    def submitted_students(self):
-        """Student ids with a `submitted/<id>/<assignment>/` folder, sorted."""
-        return self.students_in("submitted")
-
-    def read_record(self, name):
-        path = self.working_folder / name
-        return json.loads(path.read_text()) if path.is_file() else {}
-
-    def write_record(self, name, data):
-        self.working_folder.mkdir(parents=True, exist_ok=True)
-        path = self.working_folder / name
-        path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        return path
-
-
-def known_assignments(root):
-    names = set()
-    for folder in (root / SOURCE_DIRECTORY, root / RELEASE_DIRECTORY):
-        if folder.is_dir():
-            names.update(child.name for child in folder.iterdir()
-                         if child.is_dir() and any(child.glob("*.ipynb")))
-    return sorted(names)
-
-
-def open_course(course_dir, assignment, database_url=None):
-    """Check a course directory and assignment id and return a `GradingCourse`.
-
-    Args:
-        course_dir: The course directory.
-        assignment: The assignment id; it must have sources in `solutions/`
-            or a release in `assignments/`.
-        database_url: Optional SQLAlchemy URL of the gradebook (default: the
-            SQLite file `gradebook.db` in the course directory); it is
-            checked by connecting once.
-
-    Raises:
-        CourseSetupError: missing folder, unknown assignment (message lists
-            the assignments the course has) or a gradebook database that
-            cannot be reached.
-    """
-    root = Path(course_dir).resolve()
-    if not root.is_dir():
-        raise CourseSetupError(f"course directory {root} does not exist. Pass --course-dir "
-                               "pointing at the folder holding assignments/ and solutions/.")
-    known = known_assignments(root)
-    if assignment not in known:
-        listing = ", ".join(known) or (
-            f"no assignments (no {SOURCE_DIRECTORY}/ or {RELEASE_DIRECTORY}/)")
-        raise CourseSetupError(f"unknown assignment {assignment!r} in {root}; it has "
-                               f"{listing}. Check the spelling or pass --course-dir.")
-    if database_url:
-        check_database_url(database_url)
-    return GradingCourse(root, assignment, database_url or None)
-
-
-def check_database_url(database_url):
-    """Connect once to a gradebook URL; a clear error when that fails.
-
-    Raises:
-        CourseSetupError: the URL is malformed, its driver is missing, or the
-            server refuses the connection.
-    """
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    try:
-        shown = make_url(database_url).render_as_string(hide_password=True)
-    except Exception as error:  # noqa: BLE001 - any parse error means a bad URL
-        raise CourseSetupError(
-            f"--database-url {database_url!r} is not a database URL ({error}). Use e.g. "
-            "postgresql://user:password@host:5432/course or sqlite:////path/gradebook.db."
-        ) from error
-    try:
-        engine = create_engine(database_url)
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as error:  # noqa: BLE001 - driver missing, refused, bad password
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise CourseSetupError(
-            f"cannot open the gradebook database {shown} ({type(error).__name__}: "
-            f"{first_line[:200]}). Check the host, port, user, password and database "
-            "name, and that the database server is running; PostgreSQL needs "
-            "pip install 'dl-course[cluster]' for its driver.") from error
-
-
-def gradebook_knows(course):
-    """True when the gradebook holds the assignment and all its notebooks."""
-    ensure_tools_on_path()
-    with Gradebook(course.database_url) as gradebook:
-        try:
-            stored = gradebook.find_assignment(course.assignment)
-        except MissingEntry:
-            return False
-        names = {notebook.name for notebook in stored.notebooks}
-    return bool(names) and names >= {Path(name).stem for name in course.released_notebooks()}
-
-
-def ensure_assignment_ready(course):
-    """Make sure the assignment is released and known to the gradebook.
-
-    A fresh working copy of the course has `solutions/` and `assignments/`
-    but no `gradebook.db`; nbgrader needs the sources (hidden tests
-    included) in its gradebook to autograde, so they are registered with
-    `generate_assignment`, which rewrites `assignments/<id>/` identically.
-
-    Raises:
-        CourseSetupError: no sources to register, or nbgrader failed.
-    """
-    if course.released_notebooks() and gradebook_knows(course):
-        return False
-    if not any(course.source_folder.glob("*.ipynb")):
-        raise CourseSetupError(
-            f"{course.assignment!r} is not in the gradebook and {course.source_folder} is "
-            "missing; grading needs the instructor sources with the hidden tests. Run the "
-            "command in a copy of the course repository.")
-    with stderr_to(course.working_folder / "generate.log"):
-        result = course.api().generate_assignment(course.assignment)
-    if not result["success"]:
-        raise CourseSetupError(f"nbgrader could not generate {course.assignment!r}:\n"
-                               f"{result.get('error', '')}")
-    return True
-
-
-@contextlib.contextmanager
-def stderr_to(log_path):
-    """Send this process's (and its kernels') stderr to a file for the block.
-
-    nbgrader, SQLAlchemy and Jupyter kernels write warnings straight to file
-    descriptor 2, where they would tear through the tables and the progress
-    bar; they are kept in a log next to the collection record instead.
-    """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stderr.flush()
-    with open(log_path, "a") as log, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        saved = os.dup(2)
-        try:
-            os.dup2(log.fileno(), 2)
-            yield log
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+from autograder.grading.course import CourseSetupError, ensure_assignment_ready, prepare_tools
+from autograder.grading.logs import stderr_to
+from autograder.grading.notebooks import cell_ids_in_text
+from autograder.grading.records import COLLECT_RECORD, read_record, write_record
 
 
 # --------------------------------------------------------------------------
@@ -397,18 +146,6 @@ class CollectReport:
         """How many students handed in at least one released notebook."""
         return sum(1 for student in self.students.values()
                    if set(student.saved.values()) & set(self.released))
-
-
-def notebook_grade_ids(text):
-    """Grade ids of a notebook's nbgrader cells, or None when it is not readable JSON."""
-    try:
-        notebook = json.loads(text)
-        cells = notebook.get("cells", [])
-        return {cell["metadata"]["nbgrader"]["grade_id"] for cell in cells
-                if isinstance(cell, dict)
-                and cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
-    except (ValueError, AttributeError, TypeError, KeyError):
-        return None
 
 
 def _attachment_order(entry):
@@ -544,13 +281,14 @@ def run_zip_collect(course, zip_path, saved_names):
         shutil.rmtree(archive)
     archive.mkdir(parents=True)
     shutil.copyfile(zip_path, archive / "canvas_submissions.zip")
-    config = course.config
+    config = Config()
+    config.merge(course.config)
     config.CourseDirectory.assignment_id = course.assignment
     config.ZipCollectApp.force = True
     config.ZipCollectApp.collector_plugin = CanvasFileNameCollector
     config.ExtractorPlugin.force = True
     config.CanvasFileNameCollector.saved_names = saved_names
-    ensure_tools_on_path()
+    prepare_tools()
     app = ZipCollectApp(config=config)
     app.coursedir = CourseDirectory(config=config)
     for handler in list(app.log.handlers):  # the log is captured, not printed
@@ -564,7 +302,7 @@ def run_zip_collect(course, zip_path, saved_names):
 
 def register_students(course, students):
     """Add collected students to the gradebook, named from the roster when known."""
-    ensure_tools_on_path()
+    prepare_tools()
     with Gradebook(course.database_url) as gradebook:
         for student in students:
             details = {}
@@ -584,7 +322,7 @@ def collect_submissions(course, zip_path, roster_path=None):
     assignment released.
 
     Args:
-        course: A `GradingCourse` (see `open_course`).
+        course: The `Course` seen through the assignment (see `open_course`).
         zip_path: The "Download Submissions" zip.
         roster_path: Optional Canvas gradebook export, for names and sections.
 
@@ -599,17 +337,24 @@ def collect_submissions(course, zip_path, roster_path=None):
 
     Example:
 
-    >>> course = open_course(".", "project1")  # doctest: +SKIP
-    >>> report = collect_submissions(course, "submissions.zip")  # doctest: +SKIP
+    A zip that is not Canvas' download is refused before anything is written:
+
+    >>> import pathlib, tempfile, zipfile
+    >>> from autograder.grading.course import open_course
+    >>> zip_path = pathlib.Path(tempfile.mkdtemp()) / "photos.zip"
+    >>> with zipfile.ZipFile(zip_path, "w") as archive:
+    ...     archive.writestr("holiday.jpg", b"")
+    >>> collect_submissions(open_course("tests/files/toy_course", "toy"), zip_path)
+    Traceback (most recent call last):
+    ...
+    autograder.canvas.CanvasFormatError: ...
     """
     entries, unreadable = canvas.read_submissions_zip(zip_path)
     roster = canvas.read_roster(roster_path) if roster_path else None
     if not course.released_notebooks():
         ensure_assignment_ready(course)
     released = course.released_notebooks()
-    released_ids = {}
-    for name in released:
-        released_ids[name] = notebook_grade_ids((course.release_folder / name).read_text()) or set()
+    released_ids = course.released_cell_ids()
     with zipfile.ZipFile(zip_path) as archive:
         by_name = {}
         for info in archive.infolist():
@@ -617,7 +362,7 @@ def collect_submissions(course, zip_path, roster_path=None):
 
         def grade_ids_of(entry):
             try:
-                return notebook_grade_ids(archive.read(by_name[entry.entry_name]).decode("utf-8"))
+                return cell_ids_in_text(archive.read(by_name[entry.entry_name]).decode("utf-8"))
             except (KeyError, UnicodeDecodeError):
                 return None
 
@@ -633,58 +378,16 @@ def collect_submissions(course, zip_path, roster_path=None):
             raise CourseSetupError("nbgrader zip_collect failed:\n"
                                    + (result.get("log") or result.get("error", "")))
         for student in report.collected:
-            folder = course.root / "submitted" / student.student_id / course.assignment
+            folder = course.submission_folder(student.student_id)
             lost = [name for name in student.saved.values() if not (folder / name).is_file()]
             if lost:
                 raise CourseSetupError(f"nbgrader did not collect {', '.join(lost)} for "
                                        f"{student.student_id}; log:\n{result.get('log', '')}")
         register_students(course, report.collected)
-    record = course.read_record(COLLECT_RECORD)
+    record = read_record(course, COLLECT_RECORD)
     record.setdefault("students", {})
     for student in students.values():
         record["students"][student.student_id] = asdict(student)
     record["assignment"] = course.assignment
-    report.record_path = course.write_record(COLLECT_RECORD, record)
+    report.record_path = write_record(course, COLLECT_RECORD, record)
     return report
-
-
-def collected_students(course):
-    """The collection record: student id -> dict of `StudentCollection` fields."""
-    return course.read_record(COLLECT_RECORD).get("students", {})
-
-
-def show_collect_report(report, console):
-    """Print who was collected and what was skipped, as rich tables."""
-    from rich.table import Table
-
-    table = Table(title=f"Collected {report.assignment}: {len(report.collected)} of "
-                        f"{len(report.students)} students")
-    for column in ("Student", "Canvas id", "Section", "Late", "Files", "Notes"):
-        table.add_column(column)
-    for student in report.students.values():
-        files = ", ".join(sorted(set(student.saved.values()))) or "[red]nothing to grade[/red]"
-        notes = list(student.notes)
-        table.add_row(student.name or student.sortable_name or "(anonymous)",
-                      student.student_id, student.section,
-                      "[yellow]LATE[/yellow]" if student.late else "",
-                      files, "; ".join(notes))
-    console.print(table)
-    skipped = [(entry_name, reason) for student in report.students.values()
-               for entry_name, reason in student.skipped.items()] + list(report.unreadable)
-    if skipped:
-        table = Table(title="Skipped files")
-        table.add_column("Zip entry")
-        table.add_column("Why")
-        for entry_name, reason in skipped:
-            table.add_row(entry_name, reason)
-        console.print(table)
-    if report.students and not report.released_found:
-        console.print(f"[red]No student handed in {', '.join(report.released)}[/red]: is "
-                      f"this the zip of another assignment?")
-    off_roster = [student.student_id for student in report.students.values()
-                  if not student.on_roster]
-    if off_roster:
-        console.print(f"[yellow]Not on the roster:[/yellow] {', '.join(off_roster)} "
-                      "(`course export` will refuse until the roster lists them).")
-    console.print(f"Notebooks are in submitted/<canvas id>/{report.assignment}/; "
-                  f"collection record: {report.record_path}")

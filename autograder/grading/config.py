@@ -10,40 +10,9 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-COURSE_ID = "biof510"
-SOURCE_DIRECTORY = "solutions"
-RELEASE_DIRECTORY = "assignments"
-# Seconds one notebook cell may run during grading. Project cells train small
-# models on CPU for well under a minute; anything far beyond is a runaway.
-CELL_TIMEOUT_SECONDS = 300
-
-
-def cell_timeout_from_environment():
-    """The per-cell timeout in seconds: `COURSE_CELL_TIMEOUT`, else 300.
-
-    Raises:
-        ValueError: when the variable is set but is not a positive number.
-    """
-    import os
-
-    text = os.environ.get("COURSE_CELL_TIMEOUT", "").strip()
-    if not text:
-        return CELL_TIMEOUT_SECONDS
-    try:
-        seconds = int(float(text))
-    except ValueError:
-        seconds = 0
-    if seconds <= 0:
-        raise ValueError(
-            f"COURSE_CELL_TIMEOUT={text!r} is not a positive number of seconds; "
-            "set it to e.g. 300 or unset it.")
-    return seconds
-
-
-def repository_root():
-    """The folder holding `solutions/` when installed from a clone, else None."""
-    root = Path(__file__).resolve().parents[2]
-    return root if (root / SOURCE_DIRECTORY).is_dir() else None
+from autograder.grading.course import (AUTOGRADED, FEEDBACK, RELEASE_DIRECTORY,
+                                       SOURCE_DIRECTORY, SUBMITTED, repository_root)
+from autograder.grading.settings import current_settings
 
 
 def autograde_preprocessors():
@@ -51,7 +20,7 @@ def autograde_preprocessors():
 
     `GuardedExecute` replaces nbgrader's `Execute`: it runs the kernel in
     the sandbox, survives timeouts and kernel deaths, and gives a test cell
-    its points only for a genuine verdict (see `preprocessors.py`).
+    its points only for a genuine verdict (see `preprocessors/`).
     `StderrIsNotFailure` runs right after execution, before scores are saved.
     """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -68,7 +37,7 @@ def sanitize_preprocessors():
     """nbgrader's sanitize step with `SanitizeSubmission` put first.
 
     It repairs renamed, repeated and deleted test cells so that nbgrader's
-    own `OverwriteCells` can restore them (see `preprocessors.py`).
+    own `OverwriteCells` can restore them (see `preprocessors/`).
     """
     from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
                                         OverwriteCells, OverwriteKernelspec)
@@ -80,7 +49,7 @@ def sanitize_preprocessors():
 
 
 def make_config(course_root, database_url=None, cell_timeout=None, memory_limit_mb=None,
-                protected_paths=()):
+                protected_paths=(), settings=None):
     """Build the nbgrader `Config` for a course directory.
 
     Args:
@@ -88,13 +57,14 @@ def make_config(course_root, database_url=None, cell_timeout=None, memory_limit_
         database_url: SQLAlchemy URL of the gradebook; defaults to a SQLite file
             `gradebook.db` in `course_root`.
         cell_timeout: Seconds one cell may run while grading; defaults to
-            `$COURSE_CELL_TIMEOUT`, else 300.
+            the settings' (`COURSE_CELL_TIMEOUT`, else 300).
         memory_limit_mb: Writable-memory limit (`RLIMIT_DATA`) of the grading
-            kernel in MiB;
-            defaults to `$COURSE_KERNEL_MEMORY_MB`, else 8192.
+            kernel in MiB; defaults to the settings'
+            (`COURSE_KERNEL_MEMORY_MB`, else 8192).
         protected_paths: More files or folders the grading kernel must not
             see (besides this course's sources, gradebook and submissions),
             e.g. the instructor sources a temporary course was copied from.
+        settings: The `Settings` to follow (default: `current_settings()`).
 
     Returns:
         A `traitlets.config.Config` for `nbgrader.apps.NbGraderAPI`.
@@ -105,16 +75,15 @@ def make_config(course_root, database_url=None, cell_timeout=None, memory_limit_
     >>> config.CourseDirectory.source_directory
     'solutions'
     """
+    settings = settings or current_settings()
     course_root = Path(course_root).resolve()
     config = Config()
     config.CourseDirectory.root = str(course_root)
-    config.CourseDirectory.course_id = COURSE_ID
+    config.CourseDirectory.course_id = settings.course_id
     config.CourseDirectory.source_directory = SOURCE_DIRECTORY
     config.CourseDirectory.release_directory = RELEASE_DIRECTORY
     config.CourseDirectory.db_url = (
         database_url or f"sqlite:///{course_root / 'gradebook.db'}")
-    from autograder.grading.sandbox import isolation_wanted, memory_limit_from_environment
-
     if cell_timeout is not None and (not isinstance(cell_timeout, (int, float))
                                      or cell_timeout <= 0):
         raise ValueError(f"cell_timeout={cell_timeout!r} must be a positive number "
@@ -123,15 +92,15 @@ def make_config(course_root, database_url=None, cell_timeout=None, memory_limit_
                                         or memory_limit_mb <= 0):
         raise ValueError(f"memory_limit_mb={memory_limit_mb!r} must be a positive "
                          "whole number of MiB.")
-    config.ExecutePreprocessor.timeout = int(cell_timeout or cell_timeout_from_environment())
-    config.SandboxKernelManager.memory_limit_mb = (
-        memory_limit_mb or memory_limit_from_environment())
-    config.SandboxKernelManager.isolate_network = isolation_wanted()
+    config.ExecutePreprocessor.timeout = int(cell_timeout or settings.cell_timeout)
+    config.SandboxKernelManager.memory_limit_mb = memory_limit_mb or settings.kernel_memory_mb
+    config.SandboxKernelManager.isolate_network = settings.kernel_isolation
+    config.SandboxKernelManager.warm_start = settings.kernel_warm_start
     # What a student's kernel must not read: instructor sources (solutions
     # and hidden tests), the gradebook and every submission, its own included
     # (it gets a private copy of its folder).
     hidden = [course_root / name for name in
-              (SOURCE_DIRECTORY, "source", "submitted", "autograded", "feedback",
+              (SOURCE_DIRECTORY, "source", SUBMITTED, AUTOGRADED, FEEDBACK,
                "feedback_generated", "gradebook.db")]
     if database_url and database_url.startswith("sqlite:///"):
         hidden.append(Path(database_url[len("sqlite:///"):]))
@@ -153,22 +122,3 @@ def make_config(course_root, database_url=None, cell_timeout=None, memory_limit_
     config.ClearOutput.enabled = True
     return config
 
-
-def ensure_environment():
-    """Make nbgrader's helper programs and quiet TensorFlow logs available.
-
-    nbgrader runs the `alembic` program of its own environment when it opens a
-    gradebook; when `course` is called as `.venv/bin/course` without the
-    environment activated, that folder is not on PATH, so it is added here.
-    """
-    import os
-    import sys
-
-    tools = str(Path(sys.executable).parent)
-    path = os.environ.get("PATH", "")
-    if tools not in path.split(os.pathsep):
-        os.environ["PATH"] = tools + os.pathsep + path
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # Python warnings also land on stderr, which nbgrader counts as a failed
-    # test; a deprecation notice in a student's library must not cost points.
-    os.environ.setdefault("PYTHONWARNINGS", "ignore")

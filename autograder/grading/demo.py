@@ -12,19 +12,19 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.grading import classroom
-from autograder.grading.autograde import (autograde_assignment, format_points,
-                                          show_autograde_report)
-from autograder.grading.collect import (collect_submissions, ensure_assignment_ready,
-                                        open_course, show_collect_report, stderr_to)
-from autograder.grading.config import SOURCE_DIRECTORY, repository_root
-from autograder.grading.course import CourseSetupError
-from autograder.grading.export import export_grades, show_export_report
-from autograder.grading.feedback import generate_feedback, show_feedback_report
+from autograder.grading import classroom, views
+from autograder.grading.autograde import autograde_assignment
+from autograder.grading.collect import collect_submissions
+from autograder.grading.course import (SOURCE_DIRECTORY, Course, CourseSetupError,
+                                       assignment_folders, ensure_assignment_ready,
+                                       open_course, repository_root)
+from autograder.grading.export import export_grades
+from autograder.grading.feedback import generate_feedback
+from autograder.grading.logs import stderr_to
+from autograder.grading.records import names_by_id
 
 MARKER = ".course-demo"
 DEFAULT_DIRECTORY = "course_demo"
-TOY_SOLUTIONS = Path("tests") / "files" / "toy_course" / SOURCE_DIRECTORY
 
 
 @dataclass
@@ -51,19 +51,15 @@ class DemoRun:
     export: object = None
 
 
-def assignments_in(solutions):
-    solutions = Path(solutions)
-    if not solutions.is_dir():
-        return []
-    return sorted(child.name for child in solutions.iterdir()
-                  if child.is_dir() and any(child.glob("*.ipynb")))
-
-
 def choose_source(solutions=None, assignment=None):
     """Pick the solutions folder and assignment the demo runs on.
 
-    The repository's `solutions/` is preferred; while it holds no assignment,
-    the toy fixture course of the tests stands in.
+    Args:
+        solutions: A `solutions/` folder; default: the one of the course
+            directory the command runs in, else of the clone the package
+            was installed from.
+        assignment: The assignment id; default: the one with the fewest
+            notebooks (the quickest demo).
 
     Returns:
         `(solutions_folder, assignment)`.
@@ -72,25 +68,20 @@ def choose_source(solutions=None, assignment=None):
         CourseSetupError: no source found, or an unknown assignment.
     """
     if solutions is None:
-        root = repository_root() or Path.cwd()
-        candidates = [root / SOURCE_DIRECTORY, root / TOY_SOLUTIONS]
-        if assignment:
-            found = [folder for folder in candidates if assignment in assignments_in(folder)]
-        else:
-            found = [folder for folder in candidates if assignments_in(folder)]
+        here = Path.cwd() / SOURCE_DIRECTORY
+        installed = repository_root()
+        candidates = [here] + ([installed / SOURCE_DIRECTORY] if installed else [])
+        found = [folder for folder in candidates if assignment_folders(folder)]
         if not found:
-            known = sorted({name for folder in candidates for name in assignments_in(folder)})
             raise CourseSetupError(
-                f"no assignment {assignment or ''} to demo: looked in "
-                f"{', '.join(str(folder) for folder in candidates)}"
-                f"{'; available: ' + ', '.join(known) if known else ''}. "
-                "Pass --solutions and --assignment.")
+                "no instructor sources to demo: looked in "
+                f"{', '.join(str(folder) for folder in candidates)}. Run the demo in the "
+                "course repository or pass --solutions.")
         solutions = found[0]
     solutions = Path(solutions).resolve()
-    available = assignments_in(solutions)
+    available = assignment_folders(solutions)
     if not available:
         raise CourseSetupError(f"{solutions} holds no assignment folders with notebooks.")
-    # The quickest demo by default: the assignment with the fewest notebooks.
     assignment = assignment or min(
         available, key=lambda name: (len(list((solutions / name).glob("*.ipynb"))), name))
     if assignment not in available:
@@ -119,7 +110,6 @@ def prepare_directory(directory):
 
 def release(root, assignment):
     """Release the assignment in the demo course (nbgrader generate_assignment)."""
-    from autograder.grading.course import Course
     from autograder.grading.release import ReleaseError, release_assignment
 
     try:
@@ -143,7 +133,7 @@ def run_demo(directory=None, assignment=None, solutions=None, console=None,
         directory: Where to build it (default `./course_demo`).
         assignment: Assignment id (default: the one with the fewest notebooks).
         solutions: A `solutions/` folder to take it from (default: the
-            repository's, else the toy fixture course).
+            course repository's).
         console: A `rich.console.Console` to narrate each step on (quiet
             when None).
         on_start, on_done: Progress callbacks passed to autograde.
@@ -153,9 +143,14 @@ def run_demo(directory=None, assignment=None, solutions=None, console=None,
 
     Example:
 
-    >>> run = run_demo("/tmp/course_demo")  # doctest: +SKIP
-    >>> run.import_path.name  # doctest: +SKIP
-    'canvas_import.csv'
+    The demo builds its own folder and never empties one it did not make:
+
+    >>> run_demo("tests")
+    Traceback (most recent call last):
+    ...
+    autograder.grading.course.CourseSetupError: .../tests is not empty and was not made by `course demo`; choose another --directory (nothing was changed).
+
+    A finished run's `run.import_path` is `<directory>/canvas/canvas_import.csv`.
     """
     steps = iter(range(1, 100))
 
@@ -176,7 +171,7 @@ def run_demo(directory=None, assignment=None, solutions=None, console=None,
     course = release(root, assignment)
     announce("Fabricate a class: Canvas submissions zip and gradebook export")
     run.classmates = classroom.standard_class(course.source_folder, course.release_folder)
-    show(show_class, run.classmates)
+    show(views.show_class, run.classmates)
     canvas_folder = root / "canvas"
     run.zip_path = classroom.write_submissions_zip(
         canvas_folder / f"{assignment}_submissions.zip", run.classmates)
@@ -185,64 +180,15 @@ def run_demo(directory=None, assignment=None, solutions=None, console=None,
         classroom.points_possible(course.source_folder))
     announce(f"course collect {assignment} {run.zip_path.name} --roster {run.roster_path.name}")
     run.collect = collect_submissions(course, run.zip_path, run.roster_path)
-    show(show_collect_report, run.collect)
+    show(views.show_collect_report, run.collect)
     announce(f"course autograde {assignment}")
     run.autograde = autograde_assignment(course, on_start=on_start, on_done=on_done)
-    show(show_autograde_report, run.autograde, course)
+    show(views.show_autograde_report, run.autograde, names_by_id(course))
     announce(f"course feedback {assignment}")
     run.feedback = generate_feedback(course)
-    show(show_feedback_report, run.feedback, course)
+    show(views.show_feedback_report, run.feedback, names_by_id(course), course.root)
     announce(f"course export {assignment} --roster {run.roster_path.name} -o canvas_import.csv")
     run.import_path = canvas_folder / "canvas_import.csv"
     run.export = export_grades(course, run.roster_path, run.import_path)
-    show(show_export_report, run.export)
+    show(views.show_export_report, run.export)
     return run
-
-
-def show_class(classmates, console):
-    """List the fabricated students and what each one uploads."""
-    from rich.table import Table
-
-    table = Table(title="The fabricated class")
-    for column in ("Student", "Canvas id", "Uploads", "Story"):
-        table.add_column(column)
-    for classmate in classmates:
-        uploads = ", ".join(name for name, _ in classmate.uploads) or "(nothing)"
-        late = " [yellow](LATE)[/yellow]" if classmate.late else ""
-        table.add_row(classmate.name, classmate.canvas_id, uploads, classmate.story + late)
-    console.print(table)
-
-
-def show_demo_summary(run, console):
-    """The closing table: each fabricated student, their story and their result."""
-    from rich.table import Table
-
-    results = {result.student_id: result for result in run.autograde.results}
-    table = Table(title=f"Demo class for {run.assignment}", show_lines=True)
-    table.add_column("Student")
-    table.add_column("What they handed in")
-    table.add_column("Score", justify="right")
-    table.add_column("Tests (hidden ones included)")
-    for classmate in run.classmates:
-        result = results.get(classmate.canvas_id)
-        story = classmate.story + (" [yellow](LATE)[/yellow]" if classmate.late else "")
-        if result is None:
-            table.add_row(classmate.name, story, "blank", "no submission: cell left blank")
-            continue
-        score = f"{format_points(result.score)} / {format_points(result.max_score)}"
-        if result.status == "failed":
-            tests = f"[red]not graded[/red]: {result.reason}"
-        else:
-            tests = "\n".join(
-                f"{'[green]pass[/green]' if row['passed'] else '[red]fail[/red]'} {row['id']}"
-                for row in result.tests)
-        table.add_row(classmate.name, story, score, tests)
-    console.print(table)
-    console.print(f"Course directory:    {run.root}")
-    console.print(f"Canvas zip (in):     {run.zip_path}")
-    console.print(f"Canvas roster (in):  {run.roster_path}")
-    console.print(f"Canvas import (out): {run.import_path}")
-    console.print(f"Feedback pages:      {run.root / 'feedback'}/<canvas id>/"
-                  f"{run.assignment}/*.html ({len(run.feedback.pages)} written)")
-    console.print("Scores stay in nbgrader's gradebook "
-                  f"({run.root / 'gradebook.db'}), where `nbgrader export` works too.")

@@ -120,9 +120,9 @@ def open_executor(engine, workers=None, scheduler=None):
 
     Example:
 
-    >>> with open_executor("processes", workers=2) as (executor, slots):  # doctest: +SKIP
-    ...     executor.submit(pow, 2, 8).result()
-    256
+    >>> with open_executor("processes", workers=1) as (executor, slots):
+    ...     executor.submit(pow, 2, 8).result(), slots
+    (256, 1)
     """
     check_engine(engine, scheduler)
     if engine == PROCESSES:

@@ -19,9 +19,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder import canvas
-from autograder.grading.autograde import autograde_record, format_points
-from autograder.grading.collect import collected_students, ensure_tools_on_path
-from autograder.grading.course import CourseSetupError
+from autograder.grading.course import CourseSetupError, prepare_tools
+from autograder.grading.records import autograde_record, collected_students
 
 MISSING_POLICIES = ("blank", "zero")
 
@@ -61,7 +60,7 @@ class ExportReport:
 
 def gradebook_scores(course):
     """Student id -> score for every submission of the assignment, and the max score."""
-    ensure_tools_on_path()
+    prepare_tools()
     with Gradebook(course.database_url) as gradebook:
         try:
             assignment = gradebook.find_assignment(course.assignment)
@@ -79,7 +78,7 @@ def export_grades(course, roster_path, output, column=None, missing="blank"):
     """Write a Canvas gradebook import CSV for one assignment.
 
     Args:
-        course: A `GradingCourse`.
+        course: The `Course` seen through the assignment.
         roster_path: The instructor's Canvas gradebook export (CSV).
         output: The CSV to write.
         column: Exact `Title (id)` header to use instead of matching the
@@ -99,8 +98,14 @@ def export_grades(course, roster_path, output, column=None, missing="blank"):
 
     Example:
 
-    >>> report = export_grades(open_course(".", "project1"), "export.csv",
-    ...                        "canvas_import.csv")  # doctest: +SKIP
+    The roster must be the instructor's Canvas export:
+
+    >>> from autograder.grading.course import open_course
+    >>> export_grades(open_course("tests/files/toy_course", "toy"), "no_export.csv",
+    ...               "canvas_import.csv")
+    Traceback (most recent call last):
+    ...
+    autograder.canvas.CanvasFormatError: no_export.csv does not exist. Pass the CSV from Canvas' Grades > Export > Export Entire Gradebook (the roster).
     """
     if missing not in MISSING_POLICIES:
         raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}.")
@@ -156,7 +161,7 @@ def export_grades(course, roster_path, output, column=None, missing="blank"):
         if canvas_points is not None and abs(canvas_points - max_score) > 1e-9:
             report.warnings.append(
                 f'Canvas has {target.points_possible} points possible for "{target.header}" '
-                f"but nbgrader's maximum is {format_points(max_score)}; the import will set "
+                f"but nbgrader's maximum is {canvas.format_score(max_score)}; the import will set "
                 "points possible to nbgrader's maximum.")
     failed = [row for row in rows if row.status.startswith("failed")]
     if failed:
@@ -186,23 +191,3 @@ def verify_export(report, roster):
     if problems:
         raise CourseSetupError(f"{report.output} does not read back correctly: "
                                + "; ".join(problems))
-
-
-def show_export_report(report, console):
-    """Print the score per roster student and where the CSV is."""
-    from rich.table import Table
-
-    table = Table(title=f'{report.assignment} -> "{report.column.header}"')
-    for column in ("Student", "ID", "Section", "Score", "Late", "Status"):
-        table.add_column(column)
-    for row in report.rows:
-        score = "" if row.score is None else (
-            f"{format_points(row.score)} / {format_points(report.points_possible)}")
-        status = row.status if not row.status.startswith("failed") else f"[red]{row.status}[/red]"
-        table.add_row(row.name, row.canvas_id, row.section, score,
-                      "[yellow]LATE[/yellow]" if row.late else "", status)
-    console.print(table)
-    for warning in report.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
-    console.print(f"Wrote {report.output}: import it in Canvas (Grades > Import). "
-                  "Blank cells leave Canvas' grade unchanged; Canvas applies its own late policy.")

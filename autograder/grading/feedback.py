@@ -17,65 +17,16 @@ markers and withheld if one slipped through.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, Preprocessor
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import GetGrades
-from traitlets import Bool, Unicode
 from traitlets.config import Config
 
-from autograder.grading.autograde import autograde_record, names_by_id
-from autograder.grading.collect import stderr_to
-from autograder.grading.course import CourseSetupError
-
-HIDDEN_NOTE = "# hidden tests ran here (source not shown)"
-
-
-class HideHiddenTestSource(Preprocessor):
-    """Remove hidden-test source (and tracebacks quoting it) from a notebook.
-
-    Example:
-
-    >>> import nbformat
-    >>> cell = nbformat.v4.new_code_cell(
-    ...     "check(f)\\n### BEGIN HIDDEN TESTS\\nsecret(f)\\n### END HIDDEN TESTS")
-    >>> notebook = nbformat.v4.new_notebook(cells=[cell])
-    >>> HideHiddenTestSource().preprocess(notebook, {})[0].cells[0].source
-    'check(f)\\n# hidden tests ran here (source not shown)'
-    """
-
-    # nbconvert runs a preprocessor only when it is enabled.
-    enabled = Bool(True).tag(config=True)
-    begin_delimiter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
-    end_delimiter = Unicode("END HIDDEN TESTS").tag(config=True)
-    note = Unicode(HIDDEN_NOTE).tag(config=True)
-
-    def hide_source(self, source):
-        lines, hiding, changed = [], False, False
-        for line in source.split("\n"):
-            if self.begin_delimiter in line:
-                hiding, changed = True, True
-                indent = line[:len(line) - len(line.lstrip())]
-                lines.append(indent + self.note)
-            elif self.end_delimiter in line and hiding:
-                hiding = False
-            elif not hiding:
-                lines.append(line)
-        if hiding:  # an unclosed region: hide everything after it
-            changed = True
-        return "\n".join(lines), changed
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        cell.source, _ = self.hide_source(cell.source)
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "error":
-                    output["traceback"] = [f"{output.get('ename', 'Error')}: "
-                                           f"{output.get('evalue', '')}"]
-        return cell, resources
+from autograder.grading.course import AUTOGRADED, FEEDBACK, CourseSetupError
+from autograder.grading.logs import stderr_to
+from autograder.grading.notebooks import HIDDEN_TESTS_REGION
+from autograder.grading.preprocessors import HideHiddenTestSource
+from autograder.grading.records import autograde_record
 
 
 def feedback_config():
@@ -102,14 +53,14 @@ class FeedbackReport:
 
 
 def leaks_hidden_tests(html):
-    return "BEGIN HIDDEN TESTS" in html or "END HIDDEN TESTS" in html
+    return any(marker in html for marker in HIDDEN_TESTS_REGION)
 
 
 def generate_feedback(course):
     """Run nbgrader `generate_feedback` for every autograded student.
 
     Args:
-        course: A `GradingCourse`.
+        course: The `Course` seen through the assignment.
 
     Returns:
         A `FeedbackReport`; pages are `feedback/<student>/<assignment>/<notebook>.html`.
@@ -119,9 +70,13 @@ def generate_feedback(course):
 
     Example:
 
-    >>> report = generate_feedback(open_course(".", "project1"))  # doctest: +SKIP
+    >>> from autograder.grading.course import open_course
+    >>> generate_feedback(open_course("tests/files/toy_course", "toy"))
+    Traceback (most recent call last):
+    ...
+    autograder.grading.course.CourseSetupError: nothing autograded for 'toy' yet. Run `course autograde toy` first.
     """
-    students = course.students_in("autograded")
+    students = course.students_in(AUTOGRADED)
     record = autograde_record(course)
     if not students and not record:
         raise CourseSetupError(f"nothing autograded for {course.assignment!r} yet. Run "
@@ -138,7 +93,7 @@ def generate_feedback(course):
             continue
         with stderr_to(course.working_folder / "feedback.log"):
             outcome = api.generate_feedback(course.assignment, student_id, force=True)
-        folder = course.root / "feedback" / student_id / course.assignment
+        folder = course.submission_folder(student_id, FEEDBACK)
         pages = sorted(folder.glob("*.html"))
         if not outcome["success"] or not pages:
             report.missing[student_id] = "nbgrader generate_feedback failed: " + (
@@ -152,21 +107,3 @@ def generate_feedback(course):
         if pages:
             report.pages[student_id] = pages
     return report
-
-
-def show_feedback_report(report, course, console):
-    """Print where each student's page is, and who has none."""
-    from rich.table import Table
-
-    names = names_by_id(course)
-    table = Table(title=f"Feedback for {report.assignment}")
-    for column in ("Student", "Canvas id", "Feedback"):
-        table.add_column(column)
-    for student_id, pages in sorted(report.pages.items()):
-        table.add_row(names.get(student_id, ""), student_id,
-                      ", ".join(str(Path(page).relative_to(course.root)) for page in pages))
-    for student_id, reason in sorted(report.missing.items()):
-        table.add_row(names.get(student_id, ""), student_id, f"[red]none[/red]: {reason}")
-    console.print(table)
-    console.print(f"{len(report.pages)} pages under {course.root / 'feedback'}; hidden-test "
-                  "source replaced by a note, check messages kept.")

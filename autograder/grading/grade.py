@@ -12,10 +12,9 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from nbgrader.apps import NbGraderAPI
 
-from autograder.grading.config import SOURCE_DIRECTORY, ensure_environment, make_config
-from autograder.grading.course import CourseSetupError, find_course, infer_assignment
+from autograder.grading.course import (AUTOGRADED, SOURCE_DIRECTORY, SUBMITTED, Course,
+                                       CourseSetupError, find_course, infer_assignment)
 from autograder.grading.results import read_notebook_results, unscored_results
 from autograder.grading.warm_kernels import prestart
 
@@ -45,27 +44,32 @@ def read_submission(path):
     return notebook
 
 
-def run_autograde(root, assignment, source_folder, notebook_path, notebook_name):
-    """Generate `assignment` in course dir `root` and autograde one submission.
+def run_autograde(scratch, source_folder, notebook_path, notebook_name):
+    """Generate the assignment in a scratch course and autograde one submission.
+
+    Args:
+        scratch: The scratch `Course`, seen through the assignment, whose
+            kernels must not see `source_folder`'s course either.
+        source_folder: The assignment's source (or released) folder.
+        notebook_path: The notebook to grade.
+        notebook_name: The course notebook it is, without ".ipynb".
 
     Returns:
         `(api_result, autograded_notebook_path)`.
     """
-    prestart()  # the kernel starter imports TensorFlow while nbgrader prepares
-    shutil.copytree(source_folder, root / SOURCE_DIRECTORY / assignment)
-    # The kernel must not see the course's instructor sources either.
-    api = NbGraderAPI(config=make_config(root, protected_paths=[source_folder.parent]))
-    generated = api.generate_assignment(assignment)
+    api = scratch.api()
+    prestart(scratch.settings.kernel_warm_start)  # imports overlap nbgrader's work
+    shutil.copytree(source_folder, scratch.source_folder)
+    generated = api.generate_assignment(scratch.assignment)
     if not generated["success"]:
         raise CourseSetupError(
-            f"nbgrader could not generate {assignment!r} from its source:\n"
+            f"nbgrader could not generate {scratch.assignment!r} from its source:\n"
             f"{generated.get('error', '')}")
-    submission = root / "submitted" / STUDENT_ID / assignment
+    submission = scratch.submission_folder(STUDENT_ID, SUBMITTED)
     submission.mkdir(parents=True)
     shutil.copyfile(notebook_path, submission / f"{notebook_name}.ipynb")
-    result = api.autograde(assignment, STUDENT_ID)
-    autograded = root / "autograded" / STUDENT_ID / assignment / f"{notebook_name}.ipynb"
-    return result, autograded
+    result = api.autograde(scratch.assignment, STUDENT_ID)
+    return result, scratch.submission_folder(STUDENT_ID, AUTOGRADED) / f"{notebook_name}.ipynb"
 
 
 def grade_notebook(notebook_path, assignment=None, course=None):
@@ -87,9 +91,15 @@ def grade_notebook(notebook_path, assignment=None, course=None):
 
     Example:
 
-    >>> report = grade_notebook("solutions/project1/project1.ipynb")  # doctest: +SKIP
-    >>> report["score"] == report["max_score"]  # doctest: +SKIP
-    True
+    A path that is no notebook is told apart before anything runs:
+
+    >>> grade_notebook("solutions")
+    Traceback (most recent call last):
+    ...
+    autograder.grading.course.CourseSetupError: .../solutions is a folder, not a notebook file.
+
+    `grade_notebook("solutions/project1/project1.ipynb")` grades the
+    instructor's solution: its `score` equals its `max_score`.
     """
     notebook_path = Path(notebook_path).resolve()
     notebook = read_submission(notebook_path)
@@ -98,12 +108,11 @@ def grade_notebook(notebook_path, assignment=None, course=None):
         course, notebook, notebook_path.name, assignment)
     full = course.has_sources(assignment)
     source_folder = (course.source_directory if full else course.release_directory) / assignment
-    ensure_environment()
     with tempfile.TemporaryDirectory(prefix="course-grade-") as temporary:
-        root = Path(temporary)
-        result, autograded = run_autograde(
-            root, assignment, source_folder, notebook_path, notebook_name)
-        database_url = make_config(root).CourseDirectory.db_url
+        scratch = Course(Path(temporary), assignment, settings=course.settings,
+                         protected_paths=(str(source_folder.parent),))
+        result, autograded = run_autograde(scratch, source_folder, notebook_path, notebook_name)
+        database_url = scratch.database_url
         tests = read_notebook_results(
             database_url, assignment, STUDENT_ID, notebook_name, autograded)
         error = None

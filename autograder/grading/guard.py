@@ -1,6 +1,6 @@
 """Kernel-side half of the test-cell guard (runs inside the grading kernel).
 
-The grader (`GuardedExecute` in `preprocessors.py`) loads this module as an
+The grader (`GuardedExecute` in `preprocessors/guarded_execute.py`) loads this module as an
 IPython extension when the kernel starts, before any student cell runs, so
 `snapshot()` records the pristine interpreter: builtins, NumPy's functions,
 `sys` hooks and the IPython shell's error and event machinery.

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.apps import NbGraderAPI
 
-from autograder.grading.config import (RELEASE_DIRECTORY, SOURCE_DIRECTORY,
-                                       ensure_environment, make_config)
-from autograder.grading.course import CourseSetupError, find_course
+from autograder.grading.course import (AUTOGRADED, RELEASE_DIRECTORY, SOURCE_DIRECTORY,
+                                       SUBMITTED, Course, CourseSetupError,
+                                       assignment_folders, find_course, prepare_environment)
+from autograder.grading.notebooks import HIDDEN_TESTS_REGION, SOLUTION_REGION, region_lines
 from autograder.grading.results import read_notebook_results
 
 SOLUTION_STUDENT = "reference_solution"
@@ -35,10 +35,7 @@ STUB_STUDENT = "unchanged_stub"
 MIN_DISTINCTIVE_CHARS = 12
 # In shipped library code a single shared line must be this long to count.
 MIN_CODE_LEAK_CHARS = 40
-REGION_MARKERS = {
-    "solution": ("### BEGIN SOLUTION", "### END SOLUTION"),
-    "hidden test": ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
-}
+REGIONS = {"solution": SOLUTION_REGION, "hidden test": HIDDEN_TESTS_REGION}
 PACKAGE_FILES = ("setup.cfg", "pyproject.toml")
 STUDENT_README = """# {assignment}
 
@@ -84,22 +81,6 @@ class ReleaseReport:
     zip_path: Path = None
 
 
-def region_lines(source, kind):
-    """Lines strictly inside the BEGIN/END markers of `kind` in a cell source."""
-    begin, end = REGION_MARKERS[kind]
-    inside = False
-    lines = []
-    for line in source.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(begin):
-            inside = True
-        elif stripped.startswith(end):
-            inside = False
-        elif inside:
-            lines.append(stripped)
-    return lines
-
-
 def secret_lines(source_notebooks):
     """Distinctive solution and hidden-test lines of the source notebooks.
 
@@ -116,8 +97,8 @@ def secret_lines(source_notebooks):
         notebook = nbformat.read(str(path), as_version=4)
         for cell in notebook.cells:
             secret_here = {}
-            for kind in REGION_MARKERS:
-                for line in region_lines(cell.source, kind):
+            for kind, region in REGIONS.items():
+                for line in region_lines(cell.source, region):
                     secret_here.setdefault(line, kind)
             public_here = {line.strip() for line in cell.source.splitlines()} - set(secret_here)
             for line, kind in secret_here.items():
@@ -191,7 +172,7 @@ def generate(course, assignment, scratch):
     """Run nbgrader generate_assignment for `assignment` in a scratch course.
 
     Returns:
-        `(api, released_folder)`.
+        `(scratch_course, api, released_folder)`.
     """
     source = course.source_directory / assignment
     if not any(source.glob("*.ipynb")):
@@ -201,28 +182,28 @@ def generate(course, assignment, scratch):
             f"Create {SOURCE_DIRECTORY}/{assignment}/<name>.ipynb first.")
     shutil.copytree(source, scratch / SOURCE_DIRECTORY / assignment,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
-    api = NbGraderAPI(config=make_config(scratch))
+    scratch_course = Course(scratch, assignment, settings=course.settings)
+    api = scratch_course.api()
     result = api.generate_assignment(assignment)
     if not result["success"]:
         raise ReleaseError(f"nbgrader generate_assignment failed for {assignment}:\n"
                            f"{result.get('log', '')}{result.get('error', '')}")
-    return api, scratch / RELEASE_DIRECTORY / assignment
+    return scratch_course, api, scratch_course.release_folder
 
 
-def autograde_as(api, scratch, assignment, student, notebooks):
+def autograde_as(scratch, api, student, notebooks):
     """Submit `notebooks` (name -> path) as `student`, autograde, read results."""
-    folder = scratch / "submitted" / student / assignment
+    folder = scratch.submission_folder(student, SUBMITTED)
     folder.mkdir(parents=True)
     for name, path in notebooks.items():
         shutil.copyfile(path, folder / f"{name}.ipynb")
-    result = api.autograde(assignment, student)
+    result = api.autograde(scratch.assignment, student)
     if not result["success"]:
         raise ReleaseError(f"nbgrader autograde crashed on the {student} of "
-                           f"{assignment}:\n{result.get('error', '')}")
-    database = make_config(scratch).CourseDirectory.db_url
+                           f"{scratch.assignment}:\n{result.get('error', '')}")
     return {name: read_notebook_results(
-        database, assignment, student, name,
-        scratch / "autograded" / student / assignment / f"{name}.ipynb")
+        scratch.database_url, scratch.assignment, student, name,
+        scratch.submission_folder(student, AUTOGRADED) / f"{name}.ipynb")
         for name in notebooks}
 
 
@@ -299,20 +280,19 @@ def release_assignment(assignment, course=None, zip_directory=None, verify=True)
         ReleaseError: a verification failed; `assignments/` is left untouched.
         CourseSetupError: unknown assignment.
     """
-    ensure_environment()
+    prepare_environment()
     course = course or find_course()
     report = ReleaseReport(assignment)
     sources = sorted((course.source_directory / assignment).glob("*.ipynb"))
     with tempfile.TemporaryDirectory(prefix="course-release-") as temporary:
         scratch = Path(temporary)
-        api, released = generate(course, assignment, scratch)
+        scratch_course, api, released = generate(course, assignment, scratch)
         report.notebooks = [path.stem for path in sources]
         if verify:
             report.solution_scores = autograde_as(
-                api, scratch, assignment, SOLUTION_STUDENT,
-                {path.stem: path for path in sources})
+                scratch_course, api, SOLUTION_STUDENT, {path.stem: path for path in sources})
             report.stub_scores = autograde_as(
-                api, scratch, assignment, STUB_STUDENT,
+                scratch_course, api, STUB_STUDENT,
                 {path.stem: released / path.name for path in sources})
             verify_scores(report.solution_scores, report.stub_scores)
         secrets = secret_lines(sources)
@@ -362,16 +342,14 @@ def check_releases(course=None, assignments=None):
         A dict assignment -> list of differences (empty when up to date),
         including released folders whose source no longer exists.
     """
-    ensure_environment()
+    prepare_environment()
     course = course or find_course()
-    with_sources = sorted(folder.name for folder in course.source_directory.iterdir()
-                          if folder.is_dir() and any(folder.glob("*.ipynb"))) \
-        if course.source_directory.is_dir() else []
+    with_sources = assignment_folders(course.source_directory)
     names = assignments or with_sources
     drift = {}
     for assignment in names:
         with tempfile.TemporaryDirectory(prefix="course-check-") as temporary:
-            _, released = generate(course, assignment, Path(temporary))
+            _, _, released = generate(course, assignment, Path(temporary))
             drift[assignment] = compare_folders(
                 released, course.release_directory / assignment)
     if assignments is None and course.release_directory.is_dir():

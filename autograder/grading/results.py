@@ -11,6 +11,9 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder.grading.course import prepare_tools
+from autograder.grading.notebooks import test_cells
+
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -21,16 +24,6 @@ def failure_message(cell):
             text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
             return text.strip()[:MAX_MESSAGE_CHARS]
     return ""
-
-
-def test_cells(notebook):
-    """Map grade_id -> cell for every autograded test cell of a notebook."""
-    cells = {}
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution") and cell.cell_type == "code":
-            cells[meta["grade_id"]] = cell
-    return cells
 
 
 def read_notebook_results(gradebook_url, assignment, student, notebook,
@@ -53,8 +46,12 @@ def read_notebook_results(gradebook_url, assignment, student, notebook,
 
     Example:
 
-    >>> rows = read_notebook_results("sqlite:///gradebook.db", "project1",
-    ...                              "student", "project1")  # doctest: +SKIP
+    A gradebook without that submission gives no rows:
+
+    >>> import tempfile
+    >>> url = f"sqlite:///{tempfile.mkdtemp()}/gradebook.db"
+    >>> read_notebook_results(url, "project1", "student", "project1")
+    []
     """
     cells = {}
     order = []
@@ -66,6 +63,7 @@ def read_notebook_results(gradebook_url, assignment, student, notebook,
         except Exception:  # noqa: BLE001 - messages are a bonus, scores are not
             cells = {}
     rows = []
+    prepare_tools()
     with Gradebook(gradebook_url) as gradebook:
         try:
             submitted = gradebook.find_submission_notebook(notebook, assignment, student)

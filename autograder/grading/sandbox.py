@@ -23,10 +23,10 @@ replaces itself with the normal IPython kernel:
 `SandboxKernelManager` also gives the kernel a fresh scratch working folder
 holding a copy of the submission's folder only, and removes it afterwards.
 
-Settings come from `make_config` arguments or the environment variables
-`COURSE_KERNEL_MEMORY_MB` (default 8192; a small Keras training run needs
-well under 1 GiB) and `COURSE_KERNEL_ISOLATION` (`on` by default; `off`
-keeps the host network and file system, e.g. to debug a kernel).
+Settings come from `make_config` (the `Settings` of `COURSE_KERNEL_MEMORY_MB`,
+default 8192: a small Keras training run needs well under 1 GiB;
+`COURSE_KERNEL_ISOLATION`, on by default, off keeps the host network and
+file system, e.g. to debug a kernel; `COURSE_KERNEL_WARM_START`).
 """
 
 import argparse
@@ -42,9 +42,11 @@ import weakref
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Enum, Integer, List, Unicode, default
 
-DEFAULT_MEMORY_MB = 8192
+from autograder.grading.settings import (DEFAULT_MEMORY_MB, WARM_START_CHOICES,
+                                         current_settings)
+
 # Largest file a kernel may write, and the most a submission folder may hold
 # to be copied into the scratch folder.
 MAX_FILE_MB = 256
@@ -62,27 +64,6 @@ CAPABILITY_VERSION_3 = 0x20080522
 WRITABLE_SYSTEM_MOUNTS = ("/proc", "/sys", "/dev", "/mnt")
 UNPRIVILEGED_USER = 65534  # "nobody"
 SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "CREDENTIAL")
-
-
-def memory_limit_from_environment():
-    """The kernel memory limit in MiB from `COURSE_KERNEL_MEMORY_MB`.
-
-    Raises:
-        ValueError: when the variable is set but is not a positive integer.
-    """
-    text = os.environ.get("COURSE_KERNEL_MEMORY_MB", "").strip()
-    if not text:
-        return DEFAULT_MEMORY_MB
-    if not text.isdigit() or int(text) <= 0:
-        raise ValueError(
-            f"COURSE_KERNEL_MEMORY_MB={text!r} is not a positive whole number of "
-            "MiB; set it to e.g. 8192 or unset it.")
-    return int(text)
-
-
-def isolation_wanted():
-    """True unless `COURSE_KERNEL_ISOLATION=off` turns the isolation off."""
-    return os.environ.get("COURSE_KERNEL_ISOLATION", "on").strip().lower() != "off"
 
 
 @functools.lru_cache(maxsize=1)
@@ -315,16 +296,35 @@ class SandboxKernelManager(AsyncKernelManager):
 
     Example:
 
-    >>> manager = SandboxKernelManager(kernel_name="python3")  # doctest: +SKIP
+    >>> manager = SandboxKernelManager(kernel_name="python3", memory_limit_mb=2048)
+    >>> command = manager.format_kernel_cmd()
+    >>> command[1:5]
+    ['-m', 'autograder.grading.sandbox', '--memory-mb', '2048']
+    >>> manager.cleanup_scratch()
     """
 
-    memory_limit_mb = Integer(DEFAULT_MEMORY_MB, config=True,
+    memory_limit_mb = Integer(config=True,
                               help="Writable-memory limit of the kernel in MiB.")
-    isolate_network = Bool(True, config=True,
+    isolate_network = Bool(config=True,
                            help="Run the kernel without network access, as an "
                                 "unprivileged user, where possible.")
     hidden_paths = List(Unicode(), config=True,
                         help="Files and folders the kernel must not see.")
+    warm_start = Enum(WARM_START_CHOICES, config=True,
+                      help="Fork kernels from the warm starter: auto, on or off.")
+
+    # Unless configured (`make_config` does), the settings in force decide.
+    @default("memory_limit_mb")
+    def _default_memory_limit_mb(self):
+        return current_settings().kernel_memory_mb
+
+    @default("isolate_network")
+    def _default_isolate_network(self):
+        return current_settings().kernel_isolation
+
+    @default("warm_start")
+    def _default_warm_start(self):
+        return current_settings().kernel_warm_start
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -385,7 +385,7 @@ class SandboxKernelManager(AsyncKernelManager):
         # forked grading process has no threads and would never run it. The
         # call takes milliseconds once the starter is up.
         env = dict(kw.get("env") or os.environ)
-        process = start_warm_kernel(list(kernel_cmd), kw.get("cwd"), env)
+        process = start_warm_kernel(list(kernel_cmd), kw.get("cwd"), env, self.warm_start)
         if process is None:
             return await super()._async_launch_kernel(kernel_cmd, **kw)
         provisioner = self.provisioner

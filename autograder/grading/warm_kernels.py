@@ -68,13 +68,18 @@ def gpu_present():
     return bool(glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/kfd"))
 
 
-def warm_start_wanted():
+def warm_start_wanted(setting=None):
     """Whether kernels are forked from the warm starter.
 
-    `COURSE_KERNEL_WARM_START`: "off" never, "on" always (where forking
-    works), unset or "auto" on Linux machines without a GPU.
+    Args:
+        setting: "off" never, "on" always (where forking works), "auto" on
+            Linux machines without a GPU; default: the settings'
+            `COURSE_KERNEL_WARM_START`.
     """
-    setting = os.environ.get("COURSE_KERNEL_WARM_START", "auto").strip().lower()
+    if setting is None:
+        from autograder.grading.settings import current_settings
+
+        setting = current_settings().kernel_warm_start
     if setting == "off" or not (sys.platform.startswith("linux")
                                 and hasattr(socket, "send_fds")):
         return False
@@ -255,19 +260,22 @@ def forget_inherited_starter():
 os.register_at_fork(after_in_child=forget_inherited_starter)
 
 
-def prestart():
+def prestart(setting=None):
     """Start this process's starter now, so its imports overlap other work.
 
     Grading calls it before nbgrader prepares the notebook; the first kernel
     then finds the starter ready instead of waiting for its imports.
+
+    Args:
+        setting: The warm-start setting (see `warm_start_wanted`).
     """
-    if warm_start_wanted():
+    if warm_start_wanted(setting):
         WarmStarter.current()
 
 
-def start_warm_kernel(command, cwd, env):
+def start_warm_kernel(command, cwd, env, setting=None):
     """Start a kernel through this process's starter, or None to start it as usual."""
-    if not warm_start_wanted() or is_python_kernel(command) is None:
+    if not warm_start_wanted(setting) or is_python_kernel(command) is None:
         return None
     for _ in range(2):  # a starter that died is replaced once
         starter = WarmStarter.shared()

@@ -13,10 +13,10 @@ from nbgrader.api import Gradebook
 from autograder import canvas
 from autograder.cli import main
 from autograder.grading import classroom
-from autograder.grading.collect import (COLLECT_RECORD, CanvasFileNameCollector,
-                                        collect_submissions, ensure_assignment_ready,
-                                        open_course, run_zip_collect)
-from autograder.grading.course import CourseSetupError
+from autograder.grading.collect import (CanvasFileNameCollector, collect_submissions,
+                                        run_zip_collect)
+from autograder.grading.course import CourseSetupError, ensure_assignment_ready, open_course
+from autograder.grading.records import COLLECT_RECORD
 
 TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
 

@@ -13,8 +13,8 @@ import csv
 
 import pytest
 
-from autograder.grading.autograde import autograde_record
-from autograder.grading.collect import open_course
+from autograder.grading.course import open_course
+from autograder.grading.records import autograde_record
 from autograder.grading.course import CourseSetupError
 from tests.grading.postgres import fresh_database
 from tests.grading.toy_class import (GRADEBOOK_QUERIES, collect_and_grade, copy_course,

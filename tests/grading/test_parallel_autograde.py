@@ -10,10 +10,9 @@ import nbformat
 import pytest
 
 from autograder.grading import classroom
-from autograder.grading.autograde import (autograde_assignment, autograde_record,
-                                          split_pipeline)
-from autograder.grading.collect import open_course
-from autograder.grading.course import CourseSetupError
+from autograder.grading.autograde import autograde_assignment, split_pipeline
+from autograder.grading.course import CourseSetupError, open_course
+from autograder.grading.records import autograde_record
 from tests.grading.toy_class import (collect_and_grade, copy_course, gradebook_rows, run,
                                      sqlite_url)
 
@@ -105,7 +104,7 @@ def test_a_pipeline_without_execution_is_refused():
 
 
 def test_adopting_refuses_a_missing_or_different_executed_notebook(tmp_path):
-    from autograder.grading.autograde import AdoptExecutedNotebook, KeepExecutedCopy
+    from autograder.grading.preprocessors import AdoptExecutedNotebook, KeepExecutedCopy
 
     resources = {"nbgrader": {"student": "40101", "notebook": "toy", "assignment": "toy"}}
     submission = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])

@@ -7,7 +7,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from autograder.grading.collect import alembic_head_in_process, ensure_tools_on_path
+from autograder.grading.course import alembic_head_in_process, prepare_tools
 from tests.grading.postgres import DATABASE_PREFIX, connect
 
 # Database names seen by test_each_test_gets_a_fresh_empty_database, in run order.
@@ -17,7 +17,7 @@ SEEN_DATABASES = []
 @pytest.fixture(autouse=True)
 def nbgrader_tools():
     """nbgrader stamps a new gradebook with its schema version, as `course` does."""
-    ensure_tools_on_path()
+    prepare_tools()
 
 
 def table_names(url):

@@ -20,8 +20,10 @@ from autograder import canvas
 from autograder.cli import main
 from autograder.grading import classroom
 from autograder.grading.autograde import failure_reason
-from autograder.grading.collect import ensure_assignment_ready, open_course
-from autograder.grading.feedback import HIDDEN_NOTE, HideHiddenTestSource
+from autograder.grading.course import ensure_assignment_ready, open_course
+from autograder.grading.notebooks import answer_cells
+from autograder.grading.preprocessors import HideHiddenTestSource
+from autograder.grading.preprocessors.hide_hidden_test_source import HIDDEN_NOTE
 
 TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
 TOY_SOLUTIONS = TOY_COURSE / "solutions"
@@ -178,7 +180,7 @@ def small_class(tmp_path_factory):
     shutil.copytree(TOY_COURSE, scratch)
     ensure_assignment_ready(open_course(scratch, "toy"))
     stub = nbformat.read(str(scratch / "assignments" / "toy" / "toy.ipynb"), as_version=4)
-    classroom.solution_cells(stub)["toy_square"].source = (
+    answer_cells(stub)["toy_square"].source = (
         "def square(x):\n    return round(x) ** 2  # right for whole numbers only")
     stub.cells.append(nbformat.v4.new_code_cell(  # a plot of her own, as a tiny PNG
         "import base64\nfrom IPython.display import Image, display\n"
@@ -281,3 +283,15 @@ def test_failure_reason_picks_the_exception_not_nbgraders_wrapper():
     timeout = ("    nbclient.exceptions.CellTimeoutError: A cell timed out while it was "
                "being executed\n")
     assert failure_reason(timeout).startswith("CellTimeoutError: A cell timed out")
+
+
+def test_demo_without_instructor_sources_says_where_it_looked(tmp_path, monkeypatch):
+    from autograder.grading import demo
+    from autograder.grading.course import CourseSetupError
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo, "repository_root", lambda: None)
+    with pytest.raises(CourseSetupError, match="no instructor sources to demo") as error:
+        demo.choose_source()
+    assert str(tmp_path / "solutions") in str(error.value)
+    assert "toy_course" not in str(error.value)

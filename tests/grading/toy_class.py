@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, text
 
 from autograder.cli import main
 from autograder.grading import classroom
-from autograder.grading.collect import ensure_assignment_ready, open_course
+from autograder.grading.course import ensure_assignment_ready, open_course
+from autograder.grading.notebooks import answer_cells
 
 TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
 # Rows nbgrader writes while autograding, keyed by names rather than row ids.
@@ -54,7 +55,7 @@ def toy_class(release_folder, source_folder):
                   classroom.standard_class(source_folder, release_folder)
                   if classmate.uploads]
     stub = nbformat.read(str(release_folder / "toy.ipynb"), as_version=4)
-    classroom.solution_cells(stub)["toy_square"].source = (
+    answer_cells(stub)["toy_square"].source = (
         "def square(x):\n    return x * abs(x)  # wrong for negative numbers")
     classmates.append(classroom.Classmate("Hopper, Grace", "40108", "Section B",
                                           "right for positive numbers only",

@@ -24,9 +24,9 @@ from nbgrader.api import Gradebook
 from autograder import canvas
 from autograder.cli import main
 from autograder.grading import classroom
-from autograder.grading.autograde import FAILED, GRADED, autograde_record
-from autograder.grading.collect import (collected_students, ensure_assignment_ready,
-                                        open_course)
+from autograder.grading.autograde import FAILED, GRADED
+from autograder.grading.course import ensure_assignment_ready, open_course
+from autograder.grading.records import autograde_record, collected_students
 from autograder.grading.sandbox import isolation_available
 
 HERE = Path(__file__).resolve().parent

@@ -1,48 +1,19 @@
-"""nbgrader preprocessors this course adds to nbgrader's own pipelines.
-
-`StderrIsNotFailure` keeps library chatter on stderr from costing points;
-`GuardedExecute` runs untrusted notebooks (timeouts, crashes, forged
-verdicts); `SanitizeSubmission` repairs tampered nbgrader metadata.
-"""
+"""`GuardedExecute`: nbgrader's execution step, hardened for untrusted notebooks."""
 
 import copy
 import json
 import secrets
 import signal
-from pathlib import Path
 
-import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from nbgrader import utils
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
 from autograder.grading.guard import VERDICT_MIME
+from autograder.grading.notebooks import is_test_cell
 
-
-class StderrIsNotFailure(NbGraderPreprocessor):
-    """Stop nbgrader from scoring a passing test cell zero for stderr text.
-
-    Stock nbgrader gives a test cell no credit when it wrote anything to
-    stderr. TensorFlow and Keras write warnings and retracing notices there
-    on their own, so a correct answer could lose its points to library
-    chatter. Every check here fails by raising an exception, which stays a
-    failure; stderr text in test cells is kept, relabelled as stdout, so it
-    still shows in the feedback.
-    """
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type == "code" and utils.is_grade(cell):
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream" and output.get("name") == "stderr":
-                    output["name"] = "stdout"
-        return cell, resources
-
-
-# ---------------------------------------------------------------------------
-# Guarded execution of untrusted notebooks.
-
+GUARD_ARGUMENT = "--IPKernelApp.extensions=autograder.grading.guard"
 RESET_CODE = '__import__("autograder.grading.guard", fromlist=["reset"]).reset({token!r})'
 FINISH_CODE = '__import__("autograder.grading.guard", fromlist=["finish"]).finish({token!r})'
 
@@ -51,12 +22,6 @@ def error_output(name, message):
     """An nbformat `error` output, which nbgrader scores as a failed test."""
     return NotebookNode(output_type="error", ename=name, evalue=message,
                         traceback=[f"{name}: {message}"])
-
-
-def is_test_cell(cell):
-    """True for an autograded test cell (graded, code, not an answer cell)."""
-    return (cell.cell_type == "code" and utils.is_grade(cell)
-            and not utils.is_solution(cell))
 
 
 class GuardedExecute(Execute):
@@ -90,8 +55,7 @@ class GuardedExecute(Execute):
         # Timeouts must raise so the cell can be stopped for sure (an
         # interrupt does not end a loop that catches KeyboardInterrupt).
         self.interrupt_on_timeout = False
-        self.extra_arguments = [*self.extra_arguments,
-                                "--IPKernelApp.extensions=autograder.grading.guard"]
+        self.extra_arguments = [*self.extra_arguments, GUARD_ARGUMENT]
 
     def preprocess(self, nb, resources=None, km=None):
         self._restarts = 0
@@ -275,86 +239,3 @@ class GuardedExecute(Execute):
         else:
             return
         cell.outputs.append(error_output(*reason))
-
-
-class SanitizeSubmission(NbGraderPreprocessor):
-    """Repair nbgrader metadata a student changed, before nbgrader checks it.
-
-    Runs first in nbgrader's sanitize step, before `DeduplicateIds` and
-    `OverwriteCells` (which restore test cells' source and points by
-    grade_id):
-
-    - a cell whose grade_id the gradebook does not know (renamed, invented)
-      loses its nbgrader metadata and becomes an ordinary cell;
-    - of cells sharing a grade_id only the last keeps the metadata (nbgrader's
-      own rule), the others become ordinary cells instead of failing
-      nbgrader's metadata check;
-    - every test cell of the source notebook that the submission lacks
-      (deleted, or renamed above) is put back from the gradebook, after the
-      closest cell that precedes it in the released notebook.
-    """
-
-    def preprocess(self, nb, resources):
-        from nbgrader.api import Gradebook, MissingEntry
-
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gradebook:
-            try:
-                source = gradebook.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
-                return nb, resources
-            known = {cell.name: cell for cell in source.source_cells}
-            tests = {cell.name: float(cell.max_score) for cell in source.grade_cells
-                     if cell.cell_type == "code"}
-            answers = {cell.name for cell in source.solution_cells}
-            seen = set()
-            for cell in reversed(nb.cells):
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if "nbgrader" not in cell.metadata:
-                    continue
-                if grade_id not in known or grade_id in seen:
-                    self.log.warning("Cell %r is unknown or repeated; graded as an "
-                                     "ordinary cell", grade_id)
-                    del cell.metadata["nbgrader"]
-                    continue
-                seen.add(grade_id)
-            order = self.released_order(resources) or list(known)
-            for grade_id in order:
-                if grade_id in seen or grade_id not in tests or grade_id in answers:
-                    continue
-                self.log.warning("Test cell %r is missing; put back", grade_id)
-                restored = nbformat.v4.new_code_cell(known[grade_id].source)
-                restored.metadata["nbgrader"] = {
-                    "grade": True, "grade_id": grade_id, "locked": True,
-                    "points": tests[grade_id], "schema_version": 3,
-                    "solution": False, "task": False,
-                    "checksum": known[grade_id].checksum}
-                restored.pop("id", None)
-                nb.cells.insert(self.insert_position(nb, order, grade_id), restored)
-                seen.add(grade_id)
-        return nb, resources
-
-    @staticmethod
-    def insert_position(nb, order, grade_id):
-        """Right after the present cell that comes closest before `grade_id`."""
-        earlier = set(order[:order.index(grade_id)])
-        position = 0
-        for index, cell in enumerate(nb.cells):
-            if cell.metadata.get("nbgrader", {}).get("grade_id") in earlier:
-                position = index + 1
-        return position
-
-    def released_order(self, resources):
-        """grade_ids in the order of the released notebook, or [] if absent."""
-        from nbgrader.coursedir import CourseDirectory
-
-        info = resources["nbgrader"]
-        try:
-            coursedir = CourseDirectory(config=self.config)
-            path = Path(coursedir.format_path(coursedir.release_directory, ".",
-                                              info["assignment"])) / f"{info['notebook']}.ipynb"
-            released = nbformat.read(str(path), as_version=4)
-        except Exception:  # noqa: BLE001 - fall back to the gradebook's order
-            return []
-        return [cell.metadata["nbgrader"]["grade_id"] for cell in released.cells
-                if cell.metadata.get("nbgrader", {}).get("grade_id")]

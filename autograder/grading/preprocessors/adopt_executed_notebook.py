@@ -1,0 +1,30 @@
+"""`AdoptExecutedNotebook`: the gradebook writer takes a worker's executed notebook."""
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+from autograder.grading.preprocessors.keep_executed_copy import executed_path
+
+
+class AdoptExecutedNotebook(NbGraderPreprocessor):
+    """Stand in for the execution step with a worker's executed notebook.
+
+    The notebook it receives is the parent's own sanitized copy of the
+    submission; the worker sanitized the same file with the same gradebook
+    sources, so their cells must match, which is checked before the
+    worker's copy (outputs included) is handed on to nbgrader's scoring.
+    """
+
+    folder = Unicode("", help="Where the workers left executed notebooks.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        path = executed_path(self.folder, resources)
+        if not path.is_file():
+            raise RuntimeError(f"{path.name} was not executed: its grading process "
+                               "stopped before the kernel ran it (see the log)")
+        executed = nbformat.read(str(path), as_version=4)
+        if [cell.source for cell in executed.cells] != [cell.source for cell in nb.cells]:
+            raise RuntimeError(f"the executed copy of {path.name} does not match the "
+                               "submission; grade this student with --workers 1")
+        return executed, resources
