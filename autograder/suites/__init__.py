@@ -1,8 +1,10 @@
 """pytest suites that grade a submission from outside the notebook.
 
-    pytest autograder/suites --submission path/to/notebook.ipynb
+    pytest autograder/suites --submission path/to/notebook.ipynb [--assignment ID]
 
-loads the student's definitions from the notebook and runs every graded test
-cell of the matching course notebook (hidden tests included where the
-instructor sources exist) as one pytest test per nbgrader grade_id.
+grades the notebook exactly as `course grade` does (nbgrader's autograde in a
+scratch course, through the sandboxed, guarded kernel with its timeouts and
+limits; hidden tests included where the instructor sources exist) and turns
+each graded test cell into one pytest result named after its nbgrader
+grade_id. No student code runs in the pytest process.
 """

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.suites.loader import course_test_cells, load_submission
+from autograder.suites.loader import course_test_cells
 
 
 def pytest_addoption(parser):
@@ -38,7 +38,10 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(scope="session")
-def student_namespace(request):
-    """The student's definitions, loaded once for every test of the run."""
-    namespace, errors = load_submission(submission_path(request.config))
-    return namespace, errors
+def graded(request):
+    """The submission graded once by `course grade`'s machinery, for every test."""
+    from autograder.grading.grade import grade_notebook
+
+    report = grade_notebook(submission_path(request.config),
+                            assignment=request.config.getoption("--assignment"))
+    return {row["id"]: row for row in report["tests"]}, report

@@ -1,21 +1,19 @@
-"""One pytest test per graded test cell of the submitted notebook.
+"""One pytest result per graded test cell of the submitted notebook.
 
-Test cells run in notebook order in one shared namespace holding the
-student's definitions, as they do when nbgrader executes the notebook (a
-later test cell may use a name an earlier one imported).
+The verdicts are `course grade`'s: the notebook ran in a sandboxed kernel
+under the grader's guard, never in this process.
 """
 
-from autograder.suites.loader import execute_cell
+import pytest
 
 
-def test_graded_cell(test_cell, student_namespace):
-    """Run the course's test cell `test_cell.grade_id` on the student's code."""
-    namespace, errors = student_namespace
-    try:
-        execute_cell(test_cell.source, namespace, f"<test {test_cell.grade_id}>")
-    except NameError as error:
-        details = "; ".join(message for _, message in errors)
-        raise AssertionError(
-            f"{error}. The notebook does not define it"
-            + (f" (cells that failed to run: {details})" if details else "")
-            + ".") from None
+def test_graded_cell(test_cell, graded):
+    """Pass when the test cell `test_cell.grade_id` earned its points."""
+    rows, report = graded
+    row = rows.get(test_cell.grade_id)
+    if row is None:
+        pytest.fail(f"{test_cell.grade_id} was not graded"
+                    + (f": {report['error']}" if report.get("error") else ""))
+    if not row["passed"]:
+        pytest.fail(f"{row['score']:g} / {row['max_score']:g} points: {row['message']}",
+                    pytrace=False)

@@ -42,3 +42,19 @@ def test_suite_without_submission_is_a_usage_error(tmp_path):
                                cwd=tmp_path)
     assert completed.returncode == 4
     assert "--submission" in completed.stderr + completed.stdout
+
+
+HOSTILE = Path(__file__).resolve().parents[1] / "files" / "hostile"
+
+
+@pytest.mark.parametrize("sample", ["crash_os_exit", "forge_printed_pass"])
+def test_suite_grades_hostile_code_through_the_hardened_path(sample, released_toy, tmp_path):
+    """Student code never runs in the pytest process: `os._exit` there would end
+    the run with no report, a printed "pass" would count. Through `course
+    grade`'s sandboxed, guarded kernel both get their honest verdicts."""
+    root, _ = released_toy
+    graded = grade_notebook(HOSTILE / f"{sample}.ipynb", course=Course(root))
+    expected = {row["id"]: row["passed"] for row in graded["tests"]}
+    assert expected == {"toy_test_visible": sample == "crash_os_exit",
+                        "toy_test_hidden": sample == "crash_os_exit"}
+    assert suite_verdicts(HOSTILE / f"{sample}.ipynb", root, tmp_path) == expected
