@@ -176,3 +176,22 @@ def test_missing_test_cell_goes_back_after_its_predecessor():
     order = ["intro", "answer", "test_a", "test_b"]
     assert SanitizeSubmission.insert_position(notebook, order, "test_a") == 2
     assert SanitizeSubmission.insert_position(notebook, order, "intro") == 0
+
+
+def test_the_guard_is_loaded_before_the_first_cell_and_after_each_restart(tmp_path):
+    """nbconvert re-runs NotebookClient's __init__ inside `preprocess`, which
+    once dropped the guard from the kernel's arguments: a notebook could then
+    patch NumPy before the first test's reset took its snapshot."""
+    probe = ("import sys\nprint('autograder.grading.guard' in sys.modules, "
+             "any('autograder.grading.guard' in part for part in sys.argv))")
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(probe),
+        nbformat.v4.new_code_cell("import os\nos._exit(3)"),
+        nbformat.v4.new_code_cell(probe)])
+    config = make_config(tmp_path / "course", cell_timeout=30, memory_limit_mb=2048)
+    executed, _ = GuardedExecute(config=config).preprocess(
+        notebook, {"metadata": {"path": str(tmp_path)}})
+    first, crashed, after_restart = executed.cells
+    assert first.outputs[0]["text"].strip() == "True True"
+    assert crashed.outputs[-1]["ename"] == "KernelDied"
+    assert after_restart.outputs[0]["text"].strip() == "True True"

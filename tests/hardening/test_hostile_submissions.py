@@ -48,6 +48,8 @@ EXPECTED = {
     "forge_patched_checks": (0.0, {"toy_test_visible": "CheckFailure"}),
     "forge_patched_numpy": (0.0, {"toy_test_visible": "CheckFailure"}),
     "forge_printed_pass": (0.0, {"toy_test_visible": "CheckFailure"}),
+    "forge_before_first_test": (0.0, {"toy_test_visible": "square(3.0) returned 0.0",
+                                      "toy_test_hidden": "square(-2.0) returned 0.0"}),
     "forge_input_transformer": (0.0, {}),
     "forge_during_check": (0.0, {"toy_test_visible": "GradingEnvironmentAltered",
                                  "toy_test_hidden": "numpy.allclose"}),

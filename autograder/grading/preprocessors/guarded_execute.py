@@ -5,6 +5,7 @@ import json
 import secrets
 import signal
 
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
@@ -52,10 +53,25 @@ class GuardedExecute(Execute):
 
         kwargs.setdefault("kernel_manager_class", SandboxKernelManager)
         super().__init__(*args, **kwargs)
+
+    async def async_start_new_kernel(self, **kwargs):
+        """Start the kernel with the guard loaded before any student cell.
+
+        Set here, at the moment the kernel starts (and again at each
+        restart), because nbconvert's `preprocess` runs `NotebookClient`'s
+        `__init__` a second time, which reloads `extra_arguments` and
+        `interrupt_on_timeout` from the configuration and so drops what
+        `__init__` would have set.
+        """
+        if GUARD_ARGUMENT not in self.extra_arguments:
+            self.extra_arguments = [*self.extra_arguments, GUARD_ARGUMENT]
         # Timeouts must raise so the cell can be stopped for sure (an
         # interrupt does not end a loop that catches KeyboardInterrupt).
         self.interrupt_on_timeout = False
-        self.extra_arguments = [*self.extra_arguments, GUARD_ARGUMENT]
+        return await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds its synchronous twin to its own coroutine, not ours.
+    start_new_kernel = run_sync(async_start_new_kernel)
 
     def preprocess(self, nb, resources=None, km=None):
         self._restarts = 0
