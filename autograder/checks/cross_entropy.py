@@ -12,7 +12,7 @@ from course_lib.checks.core import call_student, expect_shape, fail, short, to_n
 from course_lib.checks.cross_entropy import (CROSS_ENTROPY_HINT,
                                              CROSS_ENTROPY_LIBRARY_ROUTINES,
                                              EPSILON, expect_cross_entropy)
-from course_lib.checks.library_calls import forbid_library_routines
+from course_lib.checks.library_calls import forbids_library_routines
 
 
 def reference_cross_entropy(y_true, y_pred):
@@ -48,6 +48,8 @@ def _agree_with_keras(values, keras_values):
         raise RuntimeError("the reference cross-entropy disagrees with Keras")
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_matches_keras_categorical(cross_entropy):
     """Per-sample loss equals keras.losses.categorical_crossentropy.
 
@@ -57,8 +59,6 @@ def check_cross_entropy_matches_keras_categorical(cross_entropy):
     """
     import keras
 
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     generator = np.random.default_rng(2024)
     for num_samples, num_classes, dtype in [(6, 4, np.float64), (5, 2, np.float32),
                                             (9, 10, np.float32), (1, 3, np.float64)]:
@@ -74,6 +74,8 @@ def check_cross_entropy_matches_keras_categorical(cross_entropy):
             f"labels {labels.tolist()}")
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_matches_keras_binary(cross_entropy):
     """Per-sample binary loss equals keras.losses.binary_crossentropy.
 
@@ -83,8 +85,6 @@ def check_cross_entropy_matches_keras_binary(cross_entropy):
     """
     import keras
 
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     generator = np.random.default_rng(99)
     for num_samples, dtype in [(8, np.float64), (5, np.float32), (1, np.float64)]:
         y_true = generator.integers(0, 2, size=num_samples).astype(dtype)
@@ -99,6 +99,8 @@ def check_cross_entropy_matches_keras_binary(cross_entropy):
             f"y_pred = {short(y_pred)}")
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_clipping(cross_entropy):
     """p = 0 and p = 1 give the clipped values (epsilon 1e-7), not inf or nan.
 
@@ -109,8 +111,6 @@ def check_cross_entropy_clipping(cross_entropy):
 
     >>> check_cross_entropy_clipping(reference_cross_entropy)
     """
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     hint = (f"Clip the probabilities to [{EPSILON}, 1 - {EPSILON}] (Keras' "
             "epsilon) before the log: a sure wrong prediction then costs "
             "-ln(1e-7) = 16.12, a sure right one about 0.")

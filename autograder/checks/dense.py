@@ -5,7 +5,7 @@ import numpy as np
 from course_lib.checks.dense import (COUNT_LIBRARY_ROUTINES, DENSE_LIBRARY_ROUTINES,
                                      expect_dense_layer, expect_hidden_layer_weights,
                                      expect_parameter_count, expect_predicted_labels)
-from course_lib.checks.library_calls import forbid_library_routines
+from course_lib.checks.library_calls import forbids_library_routines
 
 
 def reference_parameter_count(input_dim, hidden_units, num_classes):
@@ -30,6 +30,8 @@ def first_dense_layer(model):
     raise ValueError("the model has no Dense layer")
 
 
+@forbids_library_routines(DENSE_LIBRARY_ROUTINES, "dense_layer",
+                          hint="Use a matrix product of x and kernel, then add the bias.")
 def check_dense_layer_matches_keras(dense_layer):
     """dense_layer equals keras.layers.Dense (no activation) given the same weights.
 
@@ -39,8 +41,6 @@ def check_dense_layer_matches_keras(dense_layer):
     """
     import keras
 
-    forbid_library_routines(dense_layer, DENSE_LIBRARY_ROUTINES, "dense_layer",
-                            "Use a matrix product of x and kernel, then add the bias.")
     generator = np.random.default_rng(5)
     for batch, inputs, units in [(4, 6, 3), (1, 2, 5), (7, 1, 1), (3, 4, 4)]:
         x = generator.normal(size=(batch, inputs)).astype(np.float32)
@@ -57,6 +57,8 @@ def check_dense_layer_matches_keras(dense_layer):
                            f"kernel {kernel.shape}, bias {bias.shape}")
 
 
+@forbids_library_routines(COUNT_LIBRARY_ROUTINES, "count_parameters",
+                          hint="Add up (inputs + 1) * units for every layer by hand.")
 def check_count_parameters_matches_keras(count_parameters):
     """count_parameters equals make_mlp(...).count_params() for several layouts.
 
@@ -66,9 +68,6 @@ def check_count_parameters_matches_keras(count_parameters):
     """
     from course_lib.builders import make_mlp
 
-    forbid_library_routines(count_parameters, COUNT_LIBRARY_ROUTINES,
-                            "count_parameters",
-                            "Add up (inputs + 1) * units for every layer by hand.")
     for input_dim, hidden_units, num_classes in [(784, (128, 64), 10), (2, (), 2),
                                                  (10, (8, 8, 8), 4), (1, (1,), 2)]:
         model = make_mlp(input_dim, num_classes, hidden_units=hidden_units)

@@ -8,7 +8,7 @@ from course_lib.checks.gradient_descent import (GRADIENT_HINT,
                                                 expect_loss_and_gradients,
                                                 expect_step, reference_loss,
                                                 run_descent, sigmoid)
-from course_lib.checks.library_calls import forbid_library_routines
+from course_lib.checks.library_calls import forbids_library_routines
 
 
 def reference_loss_and_gradients(weights, bias, x, y):
@@ -30,6 +30,8 @@ def reference_loss_and_gradients(weights, bias, x, y):
             float(np.mean(error)))
 
 
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "loss_and_gradients",
+                          hint=GRADIENT_HINT)
 def check_loss_and_gradients_varied(loss_and_gradients):
     """Loss and partial derivatives on other sizes, one sample, float32 data.
 
@@ -37,8 +39,6 @@ def check_loss_and_gradients_varied(loss_and_gradients):
 
     >>> check_loss_and_gradients_varied(reference_loss_and_gradients)
     """
-    forbid_library_routines(loss_and_gradients, GRADIENT_LIBRARY_ROUTINES,
-                            "loss_and_gradients", GRADIENT_HINT)
     generator = np.random.default_rng(12)
     for num_samples, num_features, dtype, bias in [(1, 1, np.float64, -0.5),
                                                    (12, 5, np.float32, 0.3),
@@ -53,6 +53,8 @@ def check_loss_and_gradients_varied(loss_and_gradients):
             f"{np.dtype(dtype).name}, bias {bias}")
 
 
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "gradient_descent_step",
+                          hint=GRADIENT_HINT)
 def check_gradient_descent_step_varied(gradient_descent_step):
     """Steps with other learning rates and sizes.
 
@@ -62,8 +64,6 @@ def check_gradient_descent_step_varied(gradient_descent_step):
     ...     lambda w, b, gw, gb, learning_rate: (w - learning_rate * gw,
     ...                                          b - learning_rate * gb))
     """
-    forbid_library_routines(gradient_descent_step, GRADIENT_LIBRARY_ROUTINES,
-                            "gradient_descent_step", GRADIENT_HINT)
     for weights, bias, grad_weights, grad_bias, learning_rate in [
             (np.array([0.3]), -1.0, np.array([2.0]), -0.5, 0.01),
             (np.array([1.0, 2.0, 3.0, 4.0]), 0.0, np.array([-1.0, 0.5, 0.0, 2.0]), 1.5, 1.0),
@@ -73,6 +73,10 @@ def check_gradient_descent_step_varied(gradient_descent_step):
                     bias - learning_rate * grad_bias)
 
 
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "loss_and_gradients",
+                          hint=GRADIENT_HINT)
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "gradient_descent_step",
+                          hint=GRADIENT_HINT)
 def check_gradient_descent_follows_the_reference(loss_and_gradients,
                                                  gradient_descent_step):
     """Fifty steps end at the same weights as exact gradient descent.
@@ -84,11 +88,6 @@ def check_gradient_descent_follows_the_reference(loss_and_gradients,
     ...     lambda w, b, gw, gb, learning_rate: (w - learning_rate * gw,
     ...                                          b - learning_rate * gb))
     """
-
-    for function, name in [(loss_and_gradients, "loss_and_gradients"),
-                           (gradient_descent_step, "gradient_descent_step")]:
-        forbid_library_routines(function, GRADIENT_LIBRARY_ROUTINES, name,
-                                GRADIENT_HINT)
     generator = np.random.default_rng(21)
     x = generator.normal(size=(60, 4))
     y = (x @ np.array([1.0, -1.0, 2.0, 0.0]) - 0.5

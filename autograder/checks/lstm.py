@@ -10,7 +10,7 @@ use, so the message names the faulty part.
 
 import numpy as np
 
-from course_lib.checks.library_calls import forbid_library_routines
+from course_lib.checks.library_calls import forbids_library_routines
 from course_lib.checks.lstm import (FLOAT32_TOLERANCE, FORBIDDEN_NAMES,
                                     compare_forward_with_keras,
                                     compare_step_with_keras,
@@ -37,6 +37,8 @@ FORWARD_CASES = (
 )
 
 
+@forbids_library_routines(FORBIDDEN_NAMES, "lstm_step",
+                          hint="Write the step with NumPy.")
 def check_lstm_step_matches_keras(lstm_step):
     """`lstm_step` equals `keras.layers.LSTMCell` on many shapes and dtypes.
 
@@ -51,8 +53,6 @@ def check_lstm_step_matches_keras(lstm_step):
     Raises:
         CheckFailure: Naming the faulty part when it can be localised.
     """
-    forbid_library_routines(lstm_step, FORBIDDEN_NAMES, "lstm_step",
-                            "Write the step with NumPy.")
     rng = np.random.default_rng(31)
     for batch, features, units, scale in STEP_CASES:
         kernel, recurrent_kernel, bias = random_lstm_weights(
@@ -70,6 +70,8 @@ def check_lstm_step_matches_keras(lstm_step):
                             tolerance=FLOAT32_TOLERANCE)
 
 
+@forbids_library_routines(FORBIDDEN_NAMES, "lstm_forward",
+                          hint="Loop over time and call your lstm_step.")
 def check_lstm_forward_matches_keras(lstm_forward):
     """`lstm_forward` equals `keras.layers.LSTM(..., return_sequences=True)`.
 
@@ -84,8 +86,6 @@ def check_lstm_forward_matches_keras(lstm_forward):
     Raises:
         CheckFailure: Naming the faulty part when it can be localised.
     """
-    forbid_library_routines(lstm_forward, FORBIDDEN_NAMES, "lstm_forward",
-                            "Loop over time and call your lstm_step.")
     rng = np.random.default_rng(47)
     for batch, time, features, units, scale in FORWARD_CASES:
         kernel, recurrent_kernel, bias = random_lstm_weights(

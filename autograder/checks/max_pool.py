@@ -11,7 +11,7 @@ import numpy as np
 from course_lib.checks.core import call_student, fail, short
 from course_lib.checks.max_pool import (LECTURE_TABLE, MAX_POOL_HINT,
                                         MAX_POOL_LIBRARY_ROUTINES, expect_max_pool)
-from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 
 
 def reference_max_pool2d(x, pool_size=2, strides=None):
@@ -45,10 +45,9 @@ def _keras_max_pool(x, pool_size, strides):
     return keras.ops.convert_to_numpy(layer(x))
 
 
+@forbids_library_routines(MAX_POOL_LIBRARY_ROUTINES, "max_pool2d", hint=MAX_POOL_HINT)
 def _run_cases(max_pool2d, cases):
     """Compare the student's pooling with Keras on (x, pool_size, strides) cases."""
-    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
-                            "max_pool2d", MAX_POOL_HINT)
     for x, pool_size, strides in cases:
         keras_result = _keras_max_pool(x, pool_size or 2, strides)
         if not np.array_equal(keras_result,
@@ -124,6 +123,7 @@ def check_max_pool2d_negative_values(max_pool2d):
     ])
 
 
+@forbids_library_routines(MAX_POOL_LIBRARY_ROUTINES, "max_pool2d", hint=MAX_POOL_HINT)
 def check_max_pool2d_in_keras_model(max_pool2d):
     """max_pool2d inside Keras models: odd sizes, pool 3 with stride 2.
 
@@ -145,8 +145,6 @@ def check_max_pool2d_in_keras_model(max_pool2d):
     """
     import keras
 
-    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
-                            "max_pool2d", MAX_POOL_HINT)
     hint = ("Write max_pool2d with keras.ops and use only the height, width "
             "and channel sizes of x.shape (the batch size is None inside a "
             "model; pass -1 to keras.ops.reshape for it).")

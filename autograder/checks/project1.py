@@ -34,7 +34,7 @@ from course_lib.checks.core import call_student, fail
 from course_lib.checks.cross_entropy import (CROSS_ENTROPY_HINT,
                                              CROSS_ENTROPY_LIBRARY_ROUTINES)
 from course_lib.checks.max_pool import MAX_POOL_HINT, MAX_POOL_LIBRARY_ROUTINES
-from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES
 
 MIN_TEST_ACCURACY = 0.90
@@ -89,14 +89,6 @@ def train_digit_cnn(relu, max_pool2d, cross_entropy, seed=0, test_fraction=0.25,
     return accuracy, history
 
 
-def _forbid(relu, max_pool2d, cross_entropy):
-    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
-    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES, "max_pool2d",
-                            MAX_POOL_HINT)
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
-
-
 def _call_each_once(relu, max_pool2d, cross_entropy):
     """Call every part on small tensors first, so a stub fails with a clear message."""
     import tensorflow as tf
@@ -107,8 +99,11 @@ def _call_each_once(relu, max_pool2d, cross_entropy):
                  call="cross_entropy(y_true, y_pred) on tensors")
 
 
+@forbids_library_routines(RELU_LIBRARY_ROUTINES, "relu", hint=RELU_HINT)
+@forbids_library_routines(MAX_POOL_LIBRARY_ROUTINES, "max_pool2d", hint=MAX_POOL_HINT)
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def _expect_accuracy(relu, max_pool2d, cross_entropy, description, **settings):
-    _forbid(relu, max_pool2d, cross_entropy)
     for function, name in [(relu, "relu"), (max_pool2d, "max_pool2d"),
                            (cross_entropy, "cross_entropy")]:
         if not callable(function):

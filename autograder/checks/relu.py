@@ -10,7 +10,7 @@ into floats, and both are right. Zero's sign is not graded either
 import numpy as np
 
 from course_lib.checks.core import call_student, fail, short
-from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES, expect_relu
 
 
@@ -31,6 +31,7 @@ def _cases():
     ]
 
 
+@forbids_library_routines(RELU_LIBRARY_ROUTINES, "relu", hint=RELU_HINT)
 def check_relu_matches_keras(relu):
     """relu equals keras.activations.relu on N-D float and integer inputs.
 
@@ -41,7 +42,6 @@ def check_relu_matches_keras(relu):
     """
     import keras
 
-    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
     for description, x in _cases():
         expected = keras.ops.convert_to_numpy(keras.activations.relu(x))
         if not np.array_equal(expected, np.maximum(x, 0)):  # guards the reference
@@ -50,6 +50,7 @@ def check_relu_matches_keras(relu):
                     f"relu(x) for {description} x = {short(x)}")
 
 
+@forbids_library_routines(RELU_LIBRARY_ROUTINES, "relu", hint=RELU_HINT)
 def check_relu_input_unchanged(relu):
     """relu leaves its argument untouched (float and integer arrays).
 
@@ -58,7 +59,6 @@ def check_relu_input_unchanged(relu):
     >>> import numpy as np
     >>> check_relu_input_unchanged(lambda x: np.clip(x, 0, None))
     """
-    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
     generator = np.random.default_rng(7)
     for x in (generator.normal(size=(3, 4, 2)),
               np.array([[-2, 3], [4, -5]], dtype=np.int64)):
@@ -71,6 +71,7 @@ def check_relu_input_unchanged(relu):
                  "array); compute a new array instead.")
 
 
+@forbids_library_routines(RELU_LIBRARY_ROUTINES, "relu", hint=RELU_HINT)
 def check_relu_in_keras_model(relu):
     """relu as the activation of a small Keras model, on several shapes.
 
@@ -81,7 +82,6 @@ def check_relu_in_keras_model(relu):
     """
     import keras
 
-    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
     hint = ("Write relu with keras.ops (keras.ops.maximum(x, 0.0) or "
             "keras.ops.where(x > 0, x, 0.0)) so it works on the tensors a "
             "model passes it.")

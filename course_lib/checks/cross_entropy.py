@@ -16,7 +16,7 @@ import numpy as np
 
 from course_lib.checks.core import (CheckFailure, call_student, expect_shape, fail, short,
                                     student_gradient, to_numpy)
-from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 
 EPSILON = 1e-7
 CROSS_ENTROPY_LIBRARY_ROUTINES = frozenset({
@@ -145,6 +145,8 @@ def expect_cross_entropy(cross_entropy, y_true, y_pred, call, rtol=RTOL,
     return result
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_lecture_example(cross_entropy):
     """The lecture's example: true class 2 predicted with probability 0.73.
 
@@ -161,8 +163,6 @@ def check_cross_entropy_lecture_example(cross_entropy):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     cross_entropy([[0, 1, 0]], ...) returned [0.27]
     """
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     y_true = np.array([[0.0, 1.0, 0.0]])
     y_pred = np.array([[0.2, 0.73, 0.07]])
     expect_cross_entropy(
@@ -171,6 +171,8 @@ def check_cross_entropy_lecture_example(cross_entropy):
         "0.73: the naive error 1 - 0.73 is 0.27, cross-entropy is -ln 0.73)")
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_per_sample(cross_entropy):
     """A batch of four one-hot samples gives four losses, shape (4,).
 
@@ -184,8 +186,6 @@ def check_cross_entropy_per_sample(cross_entropy):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     cross_entropy(y_true, y_pred) for 4 samples and 3 classes returned [0.3, 0.4, 0.5, 0.9]
     """
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     y_true = np.eye(3)[[0, 2, 1, 2]]
     y_pred = np.array([[0.7, 0.2, 0.1],
                        [0.1, 0.3, 0.6],
@@ -195,6 +195,8 @@ def check_cross_entropy_per_sample(cross_entropy):
                          "cross_entropy(y_true, y_pred) for 4 samples and 3 classes")
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_binary(cross_entropy):
     """1-D 0/1 labels with 1-D probabilities of class 1 use the binary form.
 
@@ -208,14 +210,14 @@ def check_cross_entropy_binary(cross_entropy):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     cross_entropy([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.7]) returned shape ()
     """
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     y_true = np.array([1.0, 0.0, 1.0, 0.0])
     y_pred = np.array([0.9, 0.2, 0.6, 0.7])
     expect_cross_entropy(cross_entropy, y_true, y_pred,
                          "cross_entropy([1, 0, 1, 0], [0.9, 0.2, 0.6, 0.7])")
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_confident_mistakes(cross_entropy):
     """The more confident a wrong prediction, the larger its loss.
 
@@ -229,8 +231,6 @@ def check_cross_entropy_confident_mistakes(cross_entropy):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     cross_entropy for predictions giving the true class ... returned [0.05, 0.3 , 0.6 , 0.9 , 0.99]
     """
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     true_class_probability = np.array([0.95, 0.7, 0.4, 0.1, 0.01])
     y_true = np.tile([1.0, 0.0], (5, 1))
     y_pred = np.stack([true_class_probability, 1 - true_class_probability], axis=1)
@@ -249,6 +249,8 @@ def check_cross_entropy_confident_mistakes(cross_entropy):
              "For y = 0 the loss is -log(1 - p): it grows as p approaches 1.")
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_finite(cross_entropy):
     """Probabilities of exactly 0 and 1 give finite losses (clipping).
 
@@ -262,8 +264,6 @@ def check_cross_entropy_finite(cross_entropy):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     cross_entropy([[1, 0], [0, 1]], [[0, 1], [0, 1]]) returned [1., 0.]
     """
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     hint = ("Clip the probabilities to [1e-7, 1 - 1e-7] before the log "
             "(np.clip / keras.ops.clip): log(0) is -inf and 0 * log(0) is nan.")
     cases = [
@@ -290,6 +290,8 @@ def check_cross_entropy_finite(cross_entropy):
                  "and a sure right one about 0. " + hint)
 
 
+@forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
+                          hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_differentiable(cross_entropy):
     """cross_entropy runs on tensors, trains a model and passes gradients.
 
@@ -311,8 +313,6 @@ def check_cross_entropy_differentiable(cross_entropy):
     import keras
     import tensorflow as tf
 
-    forbid_library_routines(cross_entropy, CROSS_ENTROPY_LIBRARY_ROUTINES,
-                            "cross_entropy", CROSS_ENTROPY_HINT)
     hint = ("Write cross_entropy with keras.ops (keras.ops.clip, keras.ops.log, "
             "keras.ops.sum); NumPy functions turn tensors into arrays and "
             "break the gradient.")

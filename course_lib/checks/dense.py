@@ -17,7 +17,7 @@ The student writes four small functions:
 import numpy as np
 
 from course_lib.checks.core import CheckFailure, call_student, expect_close, fail, short, to_numpy
-from course_lib.checks.library_calls import forbid_library_routines
+from course_lib.checks.library_calls import forbids_library_routines
 
 DENSE_LIBRARY_ROUTINES = frozenset({"Dense", "EinsumDense", "dense"})
 COUNT_LIBRARY_ROUTINES = frozenset({"count_params", "make_mlp", "summary"})
@@ -72,6 +72,8 @@ def expect_dense_layer(dense_layer, x, kernel, bias, expected, call):
         fail(f"{call} returned {short(result)}", short(expected), hint)
 
 
+@forbids_library_routines(DENSE_LIBRARY_ROUTINES, "dense_layer",
+                          hint="Use a matrix product of x and kernel, then add the bias.")
 def check_dense_layer(dense_layer):
     """A dense layer with 3 inputs and 2 units on a batch of 4 samples.
 
@@ -83,8 +85,6 @@ def check_dense_layer(dense_layer):
     ...     print(failure.hint)
     Add the bias: every unit has its own offset.
     """
-    forbid_library_routines(dense_layer, DENSE_LIBRARY_ROUTINES, "dense_layer",
-                            "Use a matrix product of x and kernel, then add the bias.")
     x = np.array([[1.0, 2.0, 3.0], [0.0, -1.0, 0.5], [2.0, 0.0, -1.0],
                   [-1.0, 1.0, 1.0]])
     kernel = np.array([[0.5, -1.0], [0.25, 0.0], [-0.5, 2.0]])
@@ -97,6 +97,8 @@ def check_dense_layer(dense_layer):
                        "kernel (3, 2), bias (2,)")
 
 
+@forbids_library_routines(COUNT_LIBRARY_ROUTINES, "count_parameters",
+                          hint="Add up (inputs + 1) * units for every layer by hand.")
 def check_count_parameters(count_parameters):
     """Parameter counts for two small dense networks.
 
@@ -108,9 +110,6 @@ def check_count_parameters(count_parameters):
     ...     print(failure)  # doctest: +ELLIPSIS
     count_parameters(4, (5,), 3) returned 0; expected 43. ...
     """
-    forbid_library_routines(count_parameters, COUNT_LIBRARY_ROUTINES,
-                            "count_parameters",
-                            "Add up (inputs + 1) * units for every layer by hand.")
     for arguments in [(4, (5,), 3), (64, (32,), 10)]:
         expect_parameter_count(count_parameters, *arguments)
 

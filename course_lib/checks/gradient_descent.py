@@ -21,7 +21,7 @@ gradient, `(loss(w + h) - loss(w - h)) / (2 h)`, one weight at a time.
 import numpy as np
 
 from course_lib.checks.core import CheckFailure, call_student, fail, short, to_numpy
-from course_lib.checks.library_calls import forbid_library_routines
+from course_lib.checks.library_calls import forbids_library_routines
 
 GRADIENT_LIBRARY_ROUTINES = frozenset({
     "GradientTape", "gradients", "value_and_grad", "grad", "jacobian",
@@ -151,6 +151,8 @@ def _example():
     return np.array([0.4, -0.3]), 0.2, x, y
 
 
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "loss_and_gradients",
+                          hint=GRADIENT_HINT)
 def check_loss_value(loss_and_gradients):
     """The loss of one sigmoid neuron on four samples (the gradients come next).
 
@@ -164,8 +166,6 @@ def check_loss_value(loss_and_gradients):
     ...     print(failure.found)
     loss_and_gradients(weights, bias, x, y) for 4 samples, 2 features gave loss 0
     """
-    forbid_library_routines(loss_and_gradients, GRADIENT_LIBRARY_ROUTINES,
-                            "loss_and_gradients", GRADIENT_HINT)
     weights, bias, x, y = _example()
     call = "loss_and_gradients(weights, bias, x, y) for 4 samples, 2 features"
     result = call_student(loss_and_gradients, weights.copy(), bias, x.copy(), y.copy(),
@@ -184,6 +184,8 @@ def check_loss_value(loss_and_gradients):
         fail(f"{call} gave loss {loss:.6g}", f"{expected:.6g}", hint)
 
 
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "loss_and_gradients",
+                          hint=GRADIENT_HINT)
 def check_gradients_numerically(loss_and_gradients):
     """Every partial derivative matches a centred numerical gradient.
 
@@ -197,8 +199,6 @@ def check_gradients_numerically(loss_and_gradients):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     loss_and_gradients(... gave dL/dw[0] = 0 (all: [0., 0.])
     """
-    forbid_library_routines(loss_and_gradients, GRADIENT_LIBRARY_ROUTINES,
-                            "loss_and_gradients", GRADIENT_HINT)
     weights, bias, x, y = _example()
     expect_loss_and_gradients(loss_and_gradients, weights, bias, x, y,
                               "4 samples, 2 features")
@@ -239,6 +239,8 @@ def expect_step(gradient_descent_step, weights, bias, grad_weights, grad_bias,
              "Update the bias too, with its own partial derivative.")
 
 
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "gradient_descent_step",
+                          hint=GRADIENT_HINT)
 def check_gradient_descent_step(gradient_descent_step):
     """One update: weights and bias move against their gradients.
 
@@ -251,8 +253,6 @@ def check_gradient_descent_step(gradient_descent_step):
     ...     print(failure.expected)
     [ 0.95, -1.85, 0.5 ]
     """
-    forbid_library_routines(gradient_descent_step, GRADIENT_LIBRARY_ROUTINES,
-                            "gradient_descent_step", GRADIENT_HINT)
     # Worked by hand: 1 - 0.5 * 0.1 = 0.95, -2 - 0.5 * -0.3 = -1.85, 0.5 stays;
     # the bias goes 0.5 - 0.5 * 0.2 = 0.4.
     expect_step(gradient_descent_step, np.array([1.0, -2.0, 0.5]), 0.5,
@@ -284,6 +284,10 @@ def run_descent(loss_and_gradients, gradient_descent_step, weights, bias, x, y,
     return np.array(losses), weights, bias
 
 
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "loss_and_gradients",
+                          hint=GRADIENT_HINT)
+@forbids_library_routines(GRADIENT_LIBRARY_ROUTINES, "gradient_descent_step",
+                          hint=GRADIENT_HINT)
 def check_gradient_descent_lowers_loss(loss_and_gradients, gradient_descent_step):
     """Twenty steps with learning rate 0.5 lower the loss at every step.
 
@@ -297,10 +301,6 @@ def check_gradient_descent_lowers_loss(loss_and_gradients, gradient_descent_step
     ...     print(failure.expected)
     a loss that falls at every step, to below 60% of its start
     """
-    for function, name in [(loss_and_gradients, "loss_and_gradients"),
-                           (gradient_descent_step, "gradient_descent_step")]:
-        forbid_library_routines(function, GRADIENT_LIBRARY_ROUTINES, name,
-                                GRADIENT_HINT)
     generator = np.random.default_rng(0)
     x = generator.normal(size=(40, 3))
     y = (x @ np.array([1.5, -2.0, 0.5]) + 0.3 > 0).astype(np.float64)

@@ -7,12 +7,16 @@ student's function does not simply call the library version.
 lambdas, comprehensions and helpers the student wrote next to it included),
 follows aliases bound in the notebook (`from keras.ops import relu as r`)
 and decorators, and fails with a readable message when a forbidden routine
-is used. `report_model_crash` turns an error raised while a Keras model runs
-the student's code into the same kind of failure.
+is used. Checks do not call it themselves: they are decorated with
+`forbids_library_routines`, which runs that scan on the student's argument
+before the check's body. `report_model_crash` turns an error raised while a
+Keras model runs the student's code into the same kind of failure.
 """
 
 import builtins
 import dis
+import functools
+import inspect
 import re
 import types
 
@@ -172,6 +176,60 @@ def forbid_library_routines(function, forbidden, what, hint):
              f"your own implementation of {what} (no credit for calling the "
              "library version)",
              hint)
+
+
+def forbids_library_routines(forbidden, what, *, hint, argument=None):
+    """Decorate a check so it first fails when the student calls the library routine.
+
+    The decorated check runs `forbid_library_routines` on its argument named
+    `argument` (by default `what`) and only then its own body, so the scan
+    and its message are written once for every check of a task. Decorators
+    stack: a check of two student functions gets one decorator per function,
+    scanned from the top one down. `functools.wraps` keeps the check's
+    name, signature and docstring.
+
+    Args:
+        forbidden: Names of the routines that may not be used.
+        what: The task, e.g. "relu", as the message names it.
+        hint: How to do it by hand instead.
+        argument: The check's parameter that holds the student's function
+            (default: `what`).
+
+    Returns:
+        The decorator.
+
+    Example:
+
+    >>> @forbids_library_routines({"relu"}, "relu", hint="Write it by hand.")
+    ... def check_relu_runs(relu):
+    ...     relu(1.0)
+    >>> import keras
+    >>> try:
+    ...     check_relu_runs(keras.activations.relu)
+    ... except AssertionError as failure:
+    ...     print(failure.hint)
+    Write it by hand.
+    >>> check_relu_runs(lambda x: max(x, 0.0))
+    """
+    argument = what if argument is None else argument
+
+    def decorate(check):
+        signature = inspect.signature(check)
+        if argument not in signature.parameters:
+            raise ValueError(f"{check.__name__} has no parameter {argument!r}; "
+                             f"expected one of {list(signature.parameters)}")
+
+        @functools.wraps(check)
+        def checked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            function = bound.arguments[argument]
+            forbid_library_routines(function, forbidden, what, hint)
+            return check(*args, **kwargs)
+
+        return checked
+
+    return decorate
 
 
 def report_model_crash(error, what, hint):

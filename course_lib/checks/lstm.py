@@ -36,7 +36,7 @@ import keras
 import numpy as np
 
 from course_lib.checks.core import CheckFailure, call_student, fail, short, to_numpy
-from course_lib.checks.library_calls import forbid_library_routines
+from course_lib.checks.library_calls import forbids_library_routines
 
 # Names of library routines that already implement an LSTM.
 FORBIDDEN_NAMES = {"LSTM", "LSTMCell", "lstm", "RNN", "rnn", "GRU",
@@ -992,6 +992,9 @@ def keras_lstm_layer_output(x, kernel, recurrent_kernel, bias):
 # ---------------------------------------------------------------------------
 
 
+@forbids_library_routines(FORBIDDEN_NAMES, "lstm_step",
+                          hint="Write the step with NumPy: matrix products, "
+                               "np.tanh and a sigmoid 1 / (1 + np.exp(-z)).")
 def check_lstm_step(lstm_step):
     """Check one LSTM step against Keras on a small random example.
 
@@ -1018,9 +1021,6 @@ def check_lstm_step(lstm_step):
     ...     print(failure.found)
     lstm_step returned h_prev and c_prev unchanged
     """
-    forbid_library_routines(lstm_step, FORBIDDEN_NAMES, "lstm_step",
-                            "Write the step with NumPy: matrix products, "
-                            "np.tanh and a sigmoid 1 / (1 + np.exp(-z)).")
     rng = np.random.default_rng(0)
     batch, features, units = 3, 5, 4
     kernel, recurrent_kernel, bias = random_lstm_weights(features, units, rng)
@@ -1031,6 +1031,8 @@ def check_lstm_step(lstm_step):
                             recurrent_kernel, bias)
 
 
+@forbids_library_routines(FORBIDDEN_NAMES, "lstm_forward",
+                          hint="Loop over time in Python and call your lstm_step.")
 def check_lstm_forward(lstm_forward):
     """Check the LSTM over a whole sequence against `keras.layers.LSTM`.
 
@@ -1046,8 +1048,6 @@ def check_lstm_forward(lstm_forward):
     Raises:
         CheckFailure: With what was found, what was expected and a hint.
     """
-    forbid_library_routines(lstm_forward, FORBIDDEN_NAMES, "lstm_forward",
-                            "Loop over time in Python and call your lstm_step.")
     rng = np.random.default_rng(1)
     batch, time, features, units = 2, 6, 3, 5
     kernel, recurrent_kernel, bias = random_lstm_weights(features, units, rng)

@@ -12,7 +12,7 @@ import numpy as np
 
 from course_lib.checks.core import (CheckFailure, call_student, fail, short, student_gradient,
                                     to_numpy)
-from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 
 LECTURE_TABLE = np.array([[12, 20, 30, 0],
                           [8, 12, 2, 0],
@@ -144,6 +144,7 @@ def expect_max_pool(max_pool2d, x, pool_size=None, strides=None, call=""):
     return result
 
 
+@forbids_library_routines(MAX_POOL_LIBRARY_ROUTINES, "max_pool2d", hint=MAX_POOL_HINT)
 def check_max_pool2d_lecture_table(max_pool2d):
     """The lecture's 4x4 table pools (2x2, stride 2) to [[20, 30], [112, 37]].
 
@@ -157,8 +158,6 @@ def check_max_pool2d_lecture_table(max_pool2d):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     max_pool2d(... returned [[[[12.], [30.]], [[34.], [37.]]]]
     """
-    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
-                            "max_pool2d", MAX_POOL_HINT)
     x = LECTURE_TABLE[None, :, :, None]
     result = expect_max_pool(
         max_pool2d, x, 2,
@@ -168,6 +167,7 @@ def check_max_pool2d_lecture_table(max_pool2d):
              short(LECTURE_POOLED), "Each 2x2 block keeps its largest value.")
 
 
+@forbids_library_routines(MAX_POOL_LIBRARY_ROUTINES, "max_pool2d", hint=MAX_POOL_HINT)
 def check_max_pool2d_batch_and_channels(max_pool2d):
     """Each image and each channel is pooled on its own; default arguments.
 
@@ -181,8 +181,6 @@ def check_max_pool2d_batch_and_channels(max_pool2d):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     max_pool2d(... returned, for image 0 and channel 0, [[ 22., 47., 12.], [ 8., -10., 2.]]
     """
-    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
-                            "max_pool2d", MAX_POOL_HINT)
     generator = np.random.default_rng(4)
     x = generator.integers(-50, 50, size=(2, 4, 6, 3)).astype(np.float32)
     expect_max_pool(max_pool2d, x,
@@ -190,6 +188,7 @@ def check_max_pool2d_batch_and_channels(max_pool2d):
                          "of 2 images of 4x6 pixels and 3 channels")
 
 
+@forbids_library_routines(MAX_POOL_LIBRARY_ROUTINES, "max_pool2d", hint=MAX_POOL_HINT)
 def check_max_pool2d_sizes_and_strides(max_pool2d):
     """An odd image size (valid padding) and explicit strides, overlapping too.
 
@@ -203,8 +202,6 @@ def check_max_pool2d_sizes_and_strides(max_pool2d):
     ...     print(failure.found)  # doctest: +ELLIPSIS
     max_pool2d(... returned shape (1, 3, 3, 1)
     """
-    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
-                            "max_pool2d", MAX_POOL_HINT)
     generator = np.random.default_rng(6)
     five = generator.permutation(25).reshape(1, 5, 5, 1).astype(np.float32)
     expect_max_pool(max_pool2d, five, 2,
@@ -218,6 +215,7 @@ def check_max_pool2d_sizes_and_strides(max_pool2d):
                     call="max_pool2d(x, 2, 1) for a 3x4 image with 2 channels")
 
 
+@forbids_library_routines(MAX_POOL_LIBRARY_ROUTINES, "max_pool2d", hint=MAX_POOL_HINT)
 def check_max_pool2d_symbolic(max_pool2d):
     """max_pool2d works inside a Keras model and passes gradients (project 1).
 
@@ -240,8 +238,6 @@ def check_max_pool2d_symbolic(max_pool2d):
     import keras
     import tensorflow as tf
 
-    forbid_library_routines(max_pool2d, MAX_POOL_LIBRARY_ROUTINES,
-                            "max_pool2d", MAX_POOL_HINT)
     hint = ("Write max_pool2d with keras.ops (keras.ops.max, keras.ops.maximum, "
             "keras.ops.reshape with -1 for the batch axis, keras.ops.stack); "
             "inside a model the batch size is None and NumPy cannot run.")

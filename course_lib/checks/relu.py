@@ -10,7 +10,7 @@ import numpy as np
 
 from course_lib.checks.core import (CheckFailure, call_student, expect_shape, fail, short,
                                     student_gradient, to_numpy)
-from course_lib.checks.library_calls import forbid_library_routines, report_model_crash
+from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 
 RELU_LIBRARY_ROUTINES = frozenset({"relu", "relu6", "ReLU", "leaky_relu", "LeakyReLU", "crelu"})
 RELU_HINT = ("Write it yourself: keep each value that is positive and put 0 "
@@ -76,6 +76,7 @@ def expect_relu(relu, x, expected, call):
     return result
 
 
+@forbids_library_routines(RELU_LIBRARY_ROUTINES, "relu", hint=RELU_HINT)
 def check_relu_basic(relu):
     """relu on a short vector: positives kept, negatives and zero give 0.
 
@@ -88,12 +89,12 @@ def check_relu_basic(relu):
     ...     print(failure.hint)  # doctest: +ELLIPSIS
     You returned the absolute value: ...
     """
-    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
     x = np.array([-3.0, -0.5, 0.0, 0.5, 2.0, 8.0])
     expect_relu(relu, x, np.array([0.0, 0.0, 0.0, 0.5, 2.0, 8.0]),
                 "relu([-3., -0.5, 0., 0.5, 2., 8.])")
 
 
+@forbids_library_routines(RELU_LIBRARY_ROUTINES, "relu", hint=RELU_HINT)
 def check_relu_keeps_shape(relu):
     """relu on a 2-D array keeps the shape and leaves the input untouched.
 
@@ -105,7 +106,6 @@ def check_relu_keeps_shape(relu):
     ...     print(failure.found)
     relu(x) for a 3x4 x returned shape (12,)
     """
-    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
     x = np.array([[-1.0, 2.0, -3.0, 4.0],
                   [5.0, -6.0, 7.0, -8.0],
                   [0.25, -0.25, 0.0, 9.5]])
@@ -121,6 +121,7 @@ def check_relu_keeps_shape(relu):
              "into x.")
 
 
+@forbids_library_routines(RELU_LIBRARY_ROUTINES, "relu", hint=RELU_HINT)
 def check_relu_symbolic(relu):
     """relu works inside a Keras model and passes gradients (project 1).
 
@@ -140,7 +141,6 @@ def check_relu_symbolic(relu):
     import keras
     import tensorflow as tf
 
-    forbid_library_routines(relu, RELU_LIBRARY_ROUTINES, "relu", RELU_HINT)
     hint = ("Write relu with keras.ops functions (keras.ops.maximum or "
             "keras.ops.where, for example); NumPy functions cannot work on "
             "the symbolic tensors inside a model.")
