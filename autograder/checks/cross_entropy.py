@@ -2,8 +2,10 @@
 
 Values must match `keras.losses.categorical_crossentropy` (one-hot labels)
 and `keras.losses.binary_crossentropy` (0/1 labels), per sample. The
-comparison is with a float64 version of the contract, itself checked against
-Keras, so a float32 computation passes as well as a float64 one.
+comparison is with Keras' losses computed in float64, so a float32
+computation passes as well as a float64 one. `reference_cross_entropy`, the
+contract in NumPy, gives the clipping check its expected values;
+tests/checks/test_cross_entropy.py compares it with Keras' losses.
 """
 
 import numpy as np
@@ -16,7 +18,7 @@ from course_lib.checks.library_calls import forbids_library_routines
 
 
 def reference_cross_entropy(y_true, y_pred):
-    """The contract in float64 NumPy, checked against Keras' losses.
+    """The contract in float64 NumPy: clipped probabilities, per-sample loss.
 
     Example:
 
@@ -41,13 +43,6 @@ def _probabilities(generator, num_samples, num_classes, dtype):
     return (probabilities / probabilities.sum(axis=1, keepdims=True)).astype(dtype)
 
 
-def _agree_with_keras(values, keras_values):
-    """Guard: the float64 reference must agree with Keras' own loss."""
-    keras_values = np.asarray(keras_values, dtype=np.float64)
-    if not np.allclose(values, keras_values, rtol=1e-4, atol=1e-5):
-        raise RuntimeError("the reference cross-entropy disagrees with Keras")
-
-
 @forbids_library_routines(CROSS_ENTROPY_LIBRARY_ROUTINES, "cross_entropy",
                           hint=CROSS_ENTROPY_HINT)
 def check_cross_entropy_matches_keras_categorical(cross_entropy):
@@ -57,16 +52,12 @@ def check_cross_entropy_matches_keras_categorical(cross_entropy):
 
     >>> check_cross_entropy_matches_keras_categorical(reference_cross_entropy)
     """
-    import keras
-
     generator = np.random.default_rng(2024)
     for num_samples, num_classes, dtype in [(6, 4, np.float64), (5, 2, np.float32),
                                             (9, 10, np.float32), (1, 3, np.float64)]:
         labels = generator.integers(0, num_classes, size=num_samples)
         y_true = np.eye(num_classes, dtype=dtype)[labels]
         y_pred = _probabilities(generator, num_samples, num_classes, dtype)
-        _agree_with_keras(reference_cross_entropy(y_true, y_pred),
-                          keras.losses.categorical_crossentropy(y_true, y_pred))
         expect_cross_entropy(
             cross_entropy, y_true, y_pred,
             f"cross_entropy(y_true, y_pred) for {num_samples} one-hot samples "
@@ -83,15 +74,10 @@ def check_cross_entropy_matches_keras_binary(cross_entropy):
 
     >>> check_cross_entropy_matches_keras_binary(reference_cross_entropy)
     """
-    import keras
-
     generator = np.random.default_rng(99)
     for num_samples, dtype in [(8, np.float64), (5, np.float32), (1, np.float64)]:
         y_true = generator.integers(0, 2, size=num_samples).astype(dtype)
         y_pred = generator.uniform(0.05, 0.95, size=num_samples).astype(dtype)
-        _agree_with_keras(
-            reference_cross_entropy(y_true, y_pred),
-            keras.losses.binary_crossentropy(y_true[:, None], y_pred[:, None]))
         expect_cross_entropy(
             cross_entropy, y_true, y_pred,
             f"cross_entropy(y_true, y_pred) for {num_samples} binary samples "

@@ -198,6 +198,29 @@ def test_visible_keras_loss_matches_the_hidden_formula_per_sample(y_true, y_pred
     assert np.allclose(found, expected, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("num_samples, num_classes", [(6, 4), (5, 2), (9, 10), (1, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hidden_reference_matches_keras_categorical_crossentropy(num_samples, num_classes,
+                                                                 dtype):
+    generator = np.random.default_rng(num_samples * num_classes)
+    y_true = np.eye(num_classes, dtype=dtype)[generator.integers(0, num_classes, num_samples)]
+    y_pred = generator.dirichlet(np.ones(num_classes), num_samples).astype(dtype)
+    expected = keras.losses.categorical_crossentropy(y_true, y_pred)
+    assert np.allclose(hidden.reference_cross_entropy(y_true, y_pred),
+                       keras.ops.convert_to_numpy(expected), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("num_samples", [8, 5, 1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hidden_reference_matches_keras_binary_crossentropy(num_samples, dtype):
+    generator = np.random.default_rng(num_samples)
+    y_true = generator.integers(0, 2, size=num_samples).astype(dtype)
+    y_pred = generator.uniform(0.05, 0.95, size=num_samples).astype(dtype)
+    expected = keras.losses.binary_crossentropy(y_true[:, None], y_pred[:, None])
+    assert np.allclose(hidden.reference_cross_entropy(y_true, y_pred),
+                       keras.ops.convert_to_numpy(expected), rtol=1e-4, atol=1e-5)
+
+
 # Mistakes ----------------------------------------------------------------
 
 def test_cross_entropy_rejects_unfinished_stub():

@@ -249,15 +249,26 @@ def test_dense_stubs_fail_cleanly():
         assert_fails(check, stub, "NotImplementedError")
 
 
-@pytest.mark.parametrize("layout", [(4, (5,), 3), (784, (128, 64), 10), (2, (), 2)])
+@pytest.mark.parametrize("layout", [(4, (5,), 3), *hidden.COUNT_LAYOUTS])
 def test_visible_keras_count_matches_the_hidden_formula(layout):
     assert visible.keras_parameter_count(*layout) == hidden.reference_parameter_count(*layout)
 
 
-def test_visible_first_hidden_weights_is_the_first_dense_layer():
+@pytest.mark.parametrize("arguments", [arguments for arguments, _ in hidden.WEIGHT_MODELS])
+def test_visible_first_hidden_weights_is_the_first_dense_layer(arguments):
     from course_lib.builders import make_mlp
 
-    model = make_mlp((8, 8), 10, hidden_units=(16, 8), dropout_rate=0.2)
+    model = make_mlp(**arguments)
+    assert model.get_layer("dense_1") is hidden.first_dense_layer(model)
     kernel, bias = visible.first_hidden_weights(model)
     expected_kernel, expected_bias = hidden.first_dense_layer(model).get_weights()
     assert np.array_equal(kernel, expected_kernel) and np.array_equal(bias, expected_bias)
+
+
+@pytest.mark.parametrize("batch, inputs, units", [(4, 6, 3), (1, 2, 5), (7, 1, 1), (3, 4, 4)])
+def test_keras_dense_is_the_matrix_product_plus_bias(batch, inputs, units):
+    generator = np.random.default_rng(batch * inputs * units)
+    x = generator.normal(size=(batch, inputs)).astype(np.float32)
+    kernel = generator.normal(size=(inputs, units)).astype(np.float32)
+    bias = generator.normal(size=units).astype(np.float32)
+    assert np.allclose(hidden.keras_dense(x, kernel, bias), x @ kernel + bias, atol=1e-5)

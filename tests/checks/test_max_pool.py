@@ -173,6 +173,18 @@ def test_lecture_table_reference():
 
 
 @pytest.mark.parametrize("shape, pool_size, strides", [
+    ((3, 6, 6, 4), 2, None), ((2, 7, 5, 3), 2, None), ((1, 3, 3, 2), 2, None),
+    ((1, 2, 9, 1), 2, None), ((2, 9, 4, 2), 3, None), ((2, 8, 8, 3), 3, 2),
+    ((1, 5, 6, 2), 2, 1), ((1, 7, 6, 2), 2, 3), ((2, 10, 7, 1), 4, 2)])
+@pytest.mark.parametrize("low, high", [(-9.0, 9.0), (-1e6, -1e3)])
+def test_hidden_reference_matches_keras_max_pooling(shape, pool_size, strides, low, high):
+    x = np.random.default_rng(5).uniform(low, high, size=shape).astype(np.float32)
+    layer = keras.layers.MaxPooling2D(pool_size=pool_size, strides=strides, padding="valid")
+    expected = keras.ops.convert_to_numpy(layer(x))
+    assert np.array_equal(hidden.reference_max_pool2d(x, pool_size, strides), expected)
+
+
+@pytest.mark.parametrize("shape, pool_size, strides", [
     ((2, 7, 5, 3), 2, None), ((1, 8, 8, 2), 3, 2), ((2, 5, 6, 1), 2, 1)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_visible_keras_pooling_matches_the_hidden_loops(shape, pool_size, strides, dtype):

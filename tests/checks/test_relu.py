@@ -143,6 +143,12 @@ def test_relu_using_own_helper_passes():
         check(relu)
 
 
+def test_keras_relu_is_np_maximum_on_the_hidden_inputs():
+    for description, x in hidden.relu_inputs():
+        expected = keras.ops.convert_to_numpy(keras.activations.relu(x))
+        assert np.array_equal(expected, np.maximum(x, 0)), description
+
+
 # Mistakes: each one fails the check written for it ----------------------
 
 def test_relu_rejects_unfinished_stub():
