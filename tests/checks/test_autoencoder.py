@@ -11,7 +11,7 @@ from autograder.checks.autoencoder import (
 from course_lib.builders import make_autoencoder
 from course_lib.checks.autoencoder import (check_autoencoder_shares_weights,
                                            check_autoencoder_structure)
-from course_lib.checks.core import CheckFailure
+from tests.checks.helpers import assert_fails
 
 STRUCTURE_CHECKS = (check_autoencoder_structure,
                     check_autoencoder_structure_any_size)
@@ -117,17 +117,6 @@ def build_bypass(input_dim, latent_dim):
 
 
 # ---------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------
-
-
-def rejected(check, builder):
-    with pytest.raises(CheckFailure) as caught:
-        check(builder)
-    return str(caught.value)
-
-
-# ---------------------------------------------------------------------------
 # Correct builders pass every check
 # ---------------------------------------------------------------------------
 
@@ -151,12 +140,12 @@ def test_stub_fails_cleanly():
 
     for check in (*STRUCTURE_CHECKS, check_autoencoder_shares_weights,
                   check_autoencoder_learns):
-        assert "NotImplementedError" in rejected(check, build_autoencoder)
+        assert_fails(check, build_autoencoder, fragments=["NotImplementedError"])
 
 
 def test_builder_returning_none_fails_cleanly():
-    assert "a pair (autoencoder, encoder)" in rejected(
-        check_autoencoder_structure, lambda input_dim, latent_dim: None)
+    assert_fails(check_autoencoder_structure, lambda input_dim, latent_dim: None,
+                 fragments=["a pair (autoencoder, encoder)"])
 
 
 def test_adjusted_rand_index_is_label_permutation_invariant():
@@ -172,14 +161,13 @@ def test_adjusted_rand_index_is_label_permutation_invariant():
 
 def test_autoencoder_rejects_no_bottleneck():
     for check in STRUCTURE_CHECKS:
-        assert "there is no bottleneck" in rejected(
-            check, build_without_bottleneck)
+        assert_fails(check, build_without_bottleneck, fragments=["there is no bottleneck"])
     check_autoencoder_shares_weights(build_without_bottleneck)
 
 
 def test_autoencoder_rejects_decoder_not_sharing_encoder():
-    message = rejected(check_autoencoder_shares_weights,
-                       build_with_separate_encoder)
+    message = assert_fails(check_autoencoder_shares_weights,
+                           build_with_separate_encoder)
     assert "the decoder does not share the encoder" in message
     for check in STRUCTURE_CHECKS:
         check(build_with_separate_encoder)
@@ -189,8 +177,8 @@ def test_autoencoder_rejects_encoder_returning_reconstruction():
     for builder in (build_encoder_is_autoencoder,
                     build_encoder_ends_at_output):
         for check in STRUCTURE_CHECKS:
-            assert "the encoder returns the reconstruction" in rejected(
-                check, builder)
+            assert_fails(check, builder,
+                         fragments=["the encoder returns the reconstruction"])
         check_autoencoder_shares_weights(builder)
 
 
@@ -198,31 +186,31 @@ def test_autoencoder_rejects_untrained_frozen_model():
     for check in STRUCTURE_CHECKS:
         check(build_frozen)
     check_autoencoder_shares_weights(build_frozen)
-    message = rejected(check_autoencoder_learns, build_frozen)
+    message = assert_fails(check_autoencoder_learns, build_frozen)
     assert "no trainable weights" in message
 
 
 def test_autoencoder_rejects_untrained_frozen_decoder():
     check_autoencoder_structure(build_frozen_decoder)
     check_autoencoder_shares_weights(build_frozen_decoder)
-    message = rejected(check_autoencoder_learns, build_frozen_decoder)
+    message = assert_fails(check_autoencoder_learns, build_frozen_decoder)
     assert "reconstruction error" in message
     assert "frozen" in message and "decoder_dense_1" in message
 
 
 def test_autoencoder_rejects_sigmoid_output():
     check_autoencoder_structure(build_sigmoid_output)
-    message = rejected(check_autoencoder_learns, build_sigmoid_output)
+    message = assert_fails(check_autoencoder_learns, build_sigmoid_output)
     assert "reconstruction error" in message and "linear output" in message
 
 
 def test_autoencoder_rejects_fixed_code_width():
-    message = rejected(check_autoencoder_structure, build_fixed_code_width)
+    message = assert_fails(check_autoencoder_structure, build_fixed_code_width)
     assert "latent_dim argument" in message
 
 
 def test_autoencoder_rejects_reconstruction_bypassing_code():
-    message = rejected(check_autoencoder_shares_weights, build_bypass)
+    message = assert_fails(check_autoencoder_shares_weights, build_bypass)
     assert "the decoder does not share the encoder" in message
 
 

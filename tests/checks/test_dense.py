@@ -6,21 +6,7 @@ import pytest
 
 from autograder.checks import dense as hidden
 from course_lib.checks import dense as visible
-from course_lib.checks.core import CheckFailure
-
-
-def assert_fails(check, function, *fragments):
-    with pytest.raises(CheckFailure) as failure:
-        check(function)
-    for fragment in fragments:
-        assert fragment in str(failure.value), str(failure.value)
-
-
-def notebook_function(source, name):
-    namespace = {"np": np, "keras": keras}
-    exec(source, namespace)  # noqa: S102 - test fixtures only
-    return namespace[name]
-
+from tests.checks.helpers import assert_fails, notebook_function
 
 DENSE_CHECKS = [visible.check_dense_layer, hidden.check_dense_layer_matches_keras]
 COUNT_CHECKS = [visible.check_count_parameters, hidden.check_count_parameters_matches_keras]
@@ -46,7 +32,7 @@ def test_correct_dense_layer_passes(dense_layer):
 
 def test_dense_layer_rejects_missing_bias():
     for check in DENSE_CHECKS:
-        assert_fails(check, lambda x, kernel, bias: x @ kernel, "bias")
+        assert_fails(check, lambda x, kernel, bias: x @ kernel, fragments=["bias"])
 
 
 def test_dense_layer_rejects_transposed_kernel():
@@ -61,13 +47,13 @@ def test_dense_layer_rejects_kernel_before_x():
     def bug(x, kernel, bias):
         return (kernel.T @ x.T + bias[:, None])
 
-    assert_fails(visible.check_dense_layer, bug, "transposed")
+    assert_fails(visible.check_dense_layer, bug, fragments=["transposed"])
 
 
 def test_dense_layer_rejects_activation_applied():
     for check in DENSE_CHECKS:
         assert_fails(check, lambda x, kernel, bias: np.maximum(x @ kernel + bias, 0),
-                     "activation")
+                     fragments=["activation"])
 
 
 def test_dense_layer_rejects_keras_dense_layer():
@@ -76,9 +62,10 @@ def test_dense_layer_rejects_keras_dense_layer():
         "    layer = keras.layers.Dense(kernel.shape[1])\n"
         "    layer.build(x.shape)\n"
         "    layer.set_weights([kernel, bias])\n"
-        "    return layer(x)\n", "dense_layer")
+        "    return layer(x)\n",
+        "dense_layer")
     for check in DENSE_CHECKS:
-        assert_fails(check, dense_layer, "no credit")
+        assert_fails(check, dense_layer, fragments=["no credit"])
 
 
 # count_parameters ----------------------------------------------------------
@@ -108,7 +95,7 @@ def test_count_parameters_rejects_missing_biases():
         return sum(a * b for a, b in zip(widths, widths[1:]))
 
     for check in COUNT_CHECKS:
-        assert_fails(check, bug, "bias")
+        assert_fails(check, bug, fragments=["bias"])
 
 
 def test_count_parameters_rejects_missing_output_layer():
@@ -117,7 +104,7 @@ def test_count_parameters_rejects_missing_output_layer():
         return sum((a + 1) * b for a, b in zip(widths, widths[1:]))
 
     for check in COUNT_CHECKS:
-        assert_fails(check, bug, "output layer")
+        assert_fails(check, bug, fragments=["output layer"])
 
 
 def test_count_parameters_rejects_building_the_model():
@@ -127,7 +114,7 @@ def test_count_parameters_rejects_building_the_model():
         "    return make_mlp(input_dim, num_classes, hidden_units).count_params()\n",
         "count_parameters")
     for check in COUNT_CHECKS:
-        assert_fails(check, count_parameters, "no credit")
+        assert_fails(check, count_parameters, fragments=["no credit"])
 
 
 # hidden_layer_weights ------------------------------------------------------
@@ -160,7 +147,7 @@ def test_hidden_layer_weights_rejects_output_layer():
         return tuple(model.layers[-1].get_weights())
 
     for check in WEIGHT_CHECKS:
-        assert_fails(check, bug, "another layer")
+        assert_fails(check, bug, fragments=["another layer"])
 
 
 def test_hidden_layer_weights_rejects_transposed_kernel():
@@ -169,7 +156,7 @@ def test_hidden_layer_weights_rejects_transposed_kernel():
         return kernel.T, bias
 
     for check in WEIGHT_CHECKS:
-        assert_fails(check, bug, "transpose")
+        assert_fails(check, bug, fragments=["transpose"])
 
 
 def test_hidden_layer_weights_rejects_swapped_order():
@@ -178,7 +165,7 @@ def test_hidden_layer_weights_rejects_swapped_order():
         return bias, kernel
 
     for check in WEIGHT_CHECKS:
-        assert_fails(check, bug, "kernel first")
+        assert_fails(check, bug, fragments=["kernel first"])
 
 
 def test_hidden_layer_weights_rejects_flatten_layer():
@@ -186,7 +173,7 @@ def test_hidden_layer_weights_rejects_flatten_layer():
         return tuple(model.layers[1].get_weights())
 
     for check in WEIGHT_CHECKS:
-        assert_fails(check, bug, "pair")
+        assert_fails(check, bug, fragments=["pair"])
 
 
 def test_hidden_layer_weights_rejects_fresh_weights():
@@ -194,7 +181,7 @@ def test_hidden_layer_weights_rejects_fresh_weights():
         kernel, bias = weights_by_type(model)
         return np.random.default_rng(0).normal(size=kernel.shape), bias
 
-    assert_fails(visible.check_hidden_layer_weights, bug, "own weights")
+    assert_fails(visible.check_hidden_layer_weights, bug, fragments=["own weights"])
 
 
 # predict_labels --------------------------------------------------------------
@@ -214,18 +201,19 @@ def test_predict_labels_rejects_wrong_axis():
     bug = lambda probabilities: np.argmax(probabilities, axis=0)  # noqa: E731
     for check in LABEL_CHECKS:
         assert_fails(check, bug)
-    assert_fails(hidden.check_predict_labels_any_shape, bug, "axis=1")
+    assert_fails(hidden.check_predict_labels_any_shape, bug, fragments=["axis=1"])
 
 
 def test_predict_labels_rejects_max_probability():
     for check in LABEL_CHECKS:
-        assert_fails(check, lambda probabilities: probabilities.max(axis=1), "argmax")
+        assert_fails(check, lambda probabilities: probabilities.max(axis=1),
+                     fragments=["argmax"])
 
 
 def test_predict_labels_rejects_one_based_labels():
     for check in LABEL_CHECKS:
         assert_fails(check, lambda probabilities: probabilities.argmax(axis=1) + 1,
-                     "start at 0")
+                     fragments=["start at 0"])
 
 
 def test_predict_labels_rejects_one_hot_output():
@@ -233,12 +221,13 @@ def test_predict_labels_rejects_one_hot_output():
         return np.eye(probabilities.shape[1])[probabilities.argmax(axis=1)]
 
     for check in LABEL_CHECKS:
-        assert_fails(check, bug, "one-hot")
+        assert_fails(check, bug, fragments=["one-hot"])
 
 
 def test_predict_labels_rejects_argmin():
     for check in LABEL_CHECKS:
-        assert_fails(check, lambda probabilities: probabilities.argmin(axis=1), "LARGEST")
+        assert_fails(check, lambda probabilities: probabilities.argmin(axis=1),
+                     fragments=["LARGEST"])
 
 
 def test_dense_stubs_fail_cleanly():
@@ -246,7 +235,7 @@ def test_dense_stubs_fail_cleanly():
         raise NotImplementedError()
 
     for check in DENSE_CHECKS + COUNT_CHECKS + WEIGHT_CHECKS + LABEL_CHECKS:
-        assert_fails(check, stub, "NotImplementedError")
+        assert_fails(check, stub, fragments=["NotImplementedError"])
 
 
 @pytest.mark.parametrize("layout", [(4, (5,), 3), *hidden.COUNT_LAYOUTS])

@@ -7,6 +7,8 @@ for. The bugs include the Keras 3 trap of freezing a model by toggling
 `trainable` without compiling again, written exactly as a student would.
 """
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -19,11 +21,11 @@ from autograder.checks.gan import (  # noqa: E402
     check_gan_labels,
     check_gan_stopping_rule,
 )
-from course_lib.checks.core import CheckFailure  # noqa: E402
 from course_lib.checks.gan import (  # noqa: E402
     check_gan_history_format,
     check_gan_phase_order,
 )
+from tests.checks.helpers import assert_fails  # noqa: E402
 
 ALL_CHECKS = {
     "history_format": check_gan_history_format,
@@ -255,8 +257,7 @@ def stub_train_gan(generator, discriminator, real_data, latent_dim,
 
 
 def _assert_rejected_by(train_gan, check_name, others_pass=()):
-    with pytest.raises(CheckFailure):
-        ALL_CHECKS[check_name](train_gan)
+    assert_fails(ALL_CHECKS[check_name], train_gan)
     for name in others_pass:
         ALL_CHECKS[name](train_gan)
 
@@ -280,18 +281,16 @@ def test_verdicts_do_not_depend_on_seed(seed):
     correct = make_tape_train_gan()
     for check in ALL_CHECKS.values():
         check(correct, seed=seed)
-    with pytest.raises(CheckFailure):
-        check_gan_generator_phase(
-            make_tape_train_gan(discriminator_not_frozen=True), seed=seed)
-    with pytest.raises(CheckFailure):
-        check_gan_labels(make_tape_train_gan(fake_labelled_real=True),
-                         seed=seed)
+    assert_fails(functools.partial(check_gan_generator_phase, seed=seed),
+                 make_tape_train_gan(discriminator_not_frozen=True))
+    assert_fails(functools.partial(check_gan_labels, seed=seed),
+                 make_tape_train_gan(fake_labelled_real=True))
 
 
 @pytest.mark.parametrize("check_name", sorted(ALL_CHECKS))
 def test_unfinished_stub_fails_cleanly(check_name):
-    with pytest.raises(CheckFailure, match="NotImplementedError"):
-        ALL_CHECKS[check_name](stub_train_gan)
+    assert_fails(ALL_CHECKS[check_name], stub_train_gan,
+                 fragments=["NotImplementedError"])
 
 
 # --------------------------------------------------------------------------
@@ -381,8 +380,7 @@ def test_stopping_rule_rejects_stop_checked_after_generator_phase():
 
 def test_runaway_loop_fails_instead_of_hanging():
     train_gan = make_tape_train_gan(never_stops=True, ignores_round_limit=True)
-    with pytest.raises(CheckFailure, match="kept training past"):
-        check_gan_stopping_rule(train_gan)
+    assert_fails(check_gan_stopping_rule, train_gan, fragments=["kept training past"])
 
 
 def test_labels_rejects_fake_labelled_real_for_discriminator():

@@ -8,11 +8,11 @@ from scipy.special import expit
 
 from autograder.checks.lstm import (check_lstm_forward_matches_keras,
                                     check_lstm_step_matches_keras)
-from course_lib.checks.core import CheckFailure
 from course_lib.checks.lstm import (check_lstm_forward, check_lstm_step,
                                     diagnose_lstm_forward, diagnose_lstm_step,
                                     keras_lstm_states, keras_lstm_step,
                                     random_lstm_weights)
+from tests.checks.helpers import assert_fails
 
 STEP_CHECKS = (check_lstm_step, check_lstm_step_matches_keras)
 FORWARD_CHECKS = (check_lstm_forward, check_lstm_forward_matches_keras)
@@ -145,11 +145,7 @@ def assert_passes(checks, function):
 def assert_rejected(checks, function, *phrases):
     """Every check rejects `function` and each message holds the phrases."""
     for check in checks:
-        with pytest.raises(CheckFailure) as caught:
-            check(function)
-        message = str(caught.value)
-        for phrase in phrases:
-            assert phrase in message, (check.__name__, message)
+        assert_fails(check, function, fragments=phrases)
 
 
 # ---------------------------------------------------------------------------

@@ -13,26 +13,11 @@ import tensorflow as tf
 from autograder.checks import relu as hidden
 from course_lib.checks import library_calls
 from course_lib.checks import relu as visible
-from course_lib.checks.core import CheckFailure
+from tests.checks.helpers import assert_fails, notebook_function
 
 NUMERIC_CHECKS = [visible.check_relu_basic, visible.check_relu_keeps_shape,
                   hidden.check_relu_matches_keras, hidden.check_relu_input_unchanged]
 MODEL_CHECKS = [visible.check_relu_symbolic, hidden.check_relu_in_keras_model]
-
-
-def notebook_function(source, name="relu"):
-    """Define `name` from `source` in a fresh namespace, like a notebook cell."""
-    namespace = {"np": np, "keras": keras, "tf": tf}
-    exec(source, namespace)  # noqa: S102 - test fixtures only
-    return namespace[name]
-
-
-def assert_fails(check, function, *fragments):
-    with pytest.raises(CheckFailure) as failure:
-        check(function)
-    for fragment in fragments:
-        assert fragment in str(failure.value)
-    return str(failure.value)
 
 
 def assert_passes_only(function, failing, checks=NUMERIC_CHECKS):
@@ -128,7 +113,8 @@ def test_recursive_relu_named_relu_is_not_a_library_call():
         "def relu(x):\n"
         "    if x.ndim > 1:\n"
         "        return relu(x.reshape(-1)).reshape(x.shape)\n"
-        "    return np.array([value if value > 0 else 0 for value in x])\n")
+        "    return np.array([value if value > 0 else 0 for value in x])\n",
+        "relu")
     for check in NUMERIC_CHECKS:
         check(relu)
 
@@ -138,7 +124,8 @@ def test_relu_using_own_helper_passes():
         "def positive_part(value):\n"
         "    return keras.ops.maximum(value, 0.0)\n"
         "def relu(x):\n"
-        "    return positive_part(x)\n")
+        "    return positive_part(x)\n",
+        "relu")
     for check in NUMERIC_CHECKS + MODEL_CHECKS:
         check(relu)
 
@@ -156,25 +143,25 @@ def test_relu_rejects_unfinished_stub():
         raise NotImplementedError()
 
     for check in NUMERIC_CHECKS + MODEL_CHECKS:
-        assert_fails(check, relu, "NotImplementedError")
+        assert_fails(check, relu, fragments=["NotImplementedError"])
 
 
 def test_relu_rejects_missing_return():
     def relu(x):
         np.maximum(x, 0)
 
-    assert_fails(visible.check_relu_basic, relu, "return")
+    assert_fails(visible.check_relu_basic, relu, fragments=["return"])
 
 
 def test_relu_rejects_identity():
     message = assert_fails(visible.check_relu_basic, lambda x: x.copy(),
-                           "unchanged")
+                           fragments=["unchanged"])
     assert "expected" in message
     assert_fails(hidden.check_relu_matches_keras, lambda x: x.copy())
 
 
 def test_relu_rejects_abs():
-    assert_fails(visible.check_relu_basic, np.abs, "absolute value")
+    assert_fails(visible.check_relu_basic, np.abs, fragments=["absolute value"])
     assert_fails(hidden.check_relu_matches_keras, np.abs)
 
 
@@ -182,7 +169,7 @@ def test_relu_rejects_leaky_slope():
     def leaky(x):
         return np.where(x > 0, x, 0.01 * x)
 
-    assert_fails(visible.check_relu_basic, leaky, "leaky")
+    assert_fails(visible.check_relu_basic, leaky, fragments=["leaky"])
     assert_fails(hidden.check_relu_matches_keras, leaky)
 
 
@@ -197,7 +184,7 @@ def test_relu_rejects_relu6_cap():
     def relu6(x):
         return np.minimum(np.maximum(x, 0), 6)
 
-    assert_fails(visible.check_relu_basic, relu6, "no upper cap")
+    assert_fails(visible.check_relu_basic, relu6, fragments=["no upper cap"])
     assert_fails(hidden.check_relu_matches_keras, relu6)
 
 
@@ -205,12 +192,12 @@ def test_relu_rejects_boolean_mask():
     assert_passes_only(lambda x: x > 0, {visible.check_relu_basic,
                                          visible.check_relu_keeps_shape,
                                          hidden.check_relu_matches_keras})
-    assert_fails(visible.check_relu_basic, lambda x: x > 0, "boolean")
+    assert_fails(visible.check_relu_basic, lambda x: x > 0, fragments=["boolean"])
 
 
 def test_relu_rejects_dtype_dropped_to_bool():
     assert_fails(visible.check_relu_basic,
-                 lambda x: np.maximum(x, 0).astype(bool), "boolean")
+                 lambda x: np.maximum(x, 0).astype(bool), fragments=["boolean"])
 
 
 def test_relu_rejects_integer_truncation():
@@ -252,7 +239,7 @@ def test_relu_rejects_returning_a_list():
     def as_list(x):
         return [max(value, 0) for value in x]
 
-    assert_fails(visible.check_relu_basic, as_list, "list")
+    assert_fails(visible.check_relu_basic, as_list, fragments=["list"])
 
 
 def test_relu_rejects_zeroing_small_positives():
@@ -272,14 +259,14 @@ def test_relu_rejects_integer_input_breaking():
 
 def test_relu_numpy_version_fails_only_model_checks():
     for check in MODEL_CHECKS:
-        assert_fails(check, relu_where, "keras.ops")
+        assert_fails(check, relu_where, fragments=["keras.ops"])
 
 
 def test_relu_model_check_rejects_non_differentiable_relu():
     def detached(x):
         return tf.stop_gradient(keras.ops.maximum(x, 0.0))
 
-    assert_fails(visible.check_relu_symbolic, detached, "gradient")
+    assert_fails(visible.check_relu_symbolic, detached, fragments=["gradient"])
 
 
 LIBRARY_CALLS = {
@@ -299,16 +286,31 @@ LIBRARY_CALLS = {
 
 @pytest.mark.parametrize("source", LIBRARY_CALLS.values(), ids=LIBRARY_CALLS.keys())
 def test_relu_rejects_library_call(source):
-    relu = notebook_function(source)
+    relu = notebook_function(source, "relu")
     for check in NUMERIC_CHECKS + MODEL_CHECKS:
-        assert_fails(check, relu, "no credit")
+        assert_fails(check, relu, fragments=["no credit"])
+
+
+def test_library_routine_decorator_keeps_the_check_and_its_message():
+    import inspect
+
+    assert visible.check_relu_basic.__name__ == "check_relu_basic"
+    assert "positives kept" in visible.check_relu_basic.__doc__
+    assert list(inspect.signature(visible.check_relu_basic).parameters) == ["relu"]
+    message = assert_fails(visible.check_relu_basic, tf.nn.relu)
+    assert message.startswith("your relu calls the library routine(s) [")
+    assert ("expected your own implementation of relu (no credit for calling the "
+            "library version). " + visible.RELU_HINT) in message
+    with pytest.raises(ValueError, match="no parameter 'relu'"):
+        library_calls.forbids_library_routines({"relu"}, "relu", hint="")(lambda x: x)
 
 
 def test_library_scanner_allows_building_blocks():
     relu = notebook_function(
         "def relu(x):\n"
         "    x = keras.ops.convert_to_tensor(x)\n"
-        "    return keras.ops.where(keras.ops.greater(x, 0), x, keras.ops.zeros_like(x))\n")
+        "    return keras.ops.where(keras.ops.greater(x, 0), x, keras.ops.zeros_like(x))\n",
+        "relu")
     assert library_calls.library_routines_used(relu, visible.RELU_LIBRARY_ROUTINES) == []
 
 
@@ -316,23 +318,26 @@ def test_library_scanner_allows_building_blocks():
                          ids=["tf.nn.relu", "keras.activations.relu", "keras.ops.relu"])
 def test_relu_rejects_library_function_passed_directly(library_relu):
     for check in NUMERIC_CHECKS + MODEL_CHECKS:
-        assert_fails(check, library_relu, "no credit")
+        assert_fails(check, library_relu, fragments=["no credit"])
 
 
 def test_decorated_student_relu_is_not_mistaken_for_a_library_routine():
     relu = notebook_function(
         "@np.vectorize\n"
         "def relu(value):\n"
-        "    return max(value, 0.0)\n")
+        "    return max(value, 0.0)\n",
+        "relu")
     for check in NUMERIC_CHECKS:
         check(relu)
     traced = notebook_function(
         "@tf.function\n"
         "def relu(x):\n"
-        "    return keras.ops.maximum(x, 0.0)\n")
+        "    return keras.ops.maximum(x, 0.0)\n",
+        "relu")
     for check in MODEL_CHECKS:
         check(traced)
     assert_fails(visible.check_relu_basic, notebook_function(
         "@tf.function\n"
         "def relu(x):\n"
-        "    return tf.nn.relu(x)\n"), "no credit")
+        "    return tf.nn.relu(x)\n",
+        "relu"), fragments=["no credit"])
