@@ -93,9 +93,28 @@ def check_gan_generator_phase(train_gan, seed=0):
         train_gan: The student's function.
         seed: Seed for the models, the data and the `seed` argument.
 
-    Example:
+    Example, a generator phase whose optimizer also updates the
+    discriminator:
 
-    >>> check_gan_generator_phase(train_gan)  # doctest: +SKIP
+    >>> import keras
+    >>> import tensorflow as tf
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim,
+    ...               steps_per_phase=5, on_step=None, **settings):
+    ...     optimizer = keras.optimizers.SGD(0.1)
+    ...     both = generator.trainable_variables + discriminator.trainable_variables
+    ...     for step in range(steps_per_phase):
+    ...         with tf.GradientTape() as tape:
+    ...             fakes = generator(tf.ones((4, latent_dim)))
+    ...             loss = -keras.ops.mean(keras.ops.log(discriminator(fakes)))
+    ...         optimizer.apply_gradients(zip(tape.gradient(loss, both), both))
+    ...         on_step("generator", step)
+    ...     return []
+    >>> try:
+    ...     check_gan_generator_phase(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)
+    generator step 0 changed the discriminator's trainable weights
     """
     _check_phase(train_gan, seed, "generator")
 
@@ -107,9 +126,21 @@ def check_gan_discriminator_phase(train_gan, seed=0):
         train_gan: The student's function.
         seed: Seed for the models, the data and the `seed` argument.
 
-    Example:
+    Example, a `train_gan` that reports its steps but trains nothing:
 
-    >>> check_gan_discriminator_phase(train_gan)  # doctest: +SKIP
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim,
+    ...               steps_per_phase=5, max_rounds=20, on_step=None, **settings):
+    ...     for round_index in range(max_rounds):
+    ...         for phase in ("generator", "discriminator"):
+    ...             for step in range(steps_per_phase):
+    ...                 on_step(phase, step)
+    ...     return []
+    >>> try:
+    ...     check_gan_discriminator_phase(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)
+    discriminator step 0 left the discriminator's weights unchanged
     """
     _check_phase(train_gan, seed, "discriminator")
 
@@ -150,9 +181,20 @@ def check_gan_stopping_rule(train_gan, seed=0):
         train_gan: The student's function.
         seed: Seed for the models, the data and the `seed` argument.
 
-    Example:
+    Example, a `train_gan` that always runs `max_rounds` rounds:
 
-    >>> check_gan_stopping_rule(train_gan)  # doctest: +SKIP
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim,
+    ...               steps_per_phase=5, max_rounds=20, **settings):
+    ...     return [{"round": round_index, "phase": phase, "steps": steps_per_phase,
+    ...              "loss": 0.7, "discriminator_accuracy": 0.5}
+    ...             for round_index in range(max_rounds)
+    ...             for phase in ("generator", "discriminator")]
+    >>> try:
+    ...     check_gan_stopping_rule(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)
+    exactly one round: ['generator', 'discriminator']
     """
     history, _ = _stopping_run(train_gan, seed, 0.0, 2.0, max_rounds=5)
     for index, entry in enumerate(history):
@@ -218,9 +260,14 @@ def check_gan_labels(train_gan, seed=0):
         train_gan: The student's function.
         seed: Seed for the models, the data and the `seed` argument.
 
-    Example:
+    Example, a `train_gan` that never calls `on_step`:
 
-    >>> check_gan_labels(train_gan)  # doctest: +SKIP
+    >>> from course_lib.checks.core import CheckFailure
+    >>> try:
+    ...     check_gan_labels(lambda *arguments, **settings: [])
+    ... except CheckFailure as failure:
+    ...     print(failure.found)
+    train_gan reported no generator steps through on_step
     """
     seed_everything(seed)
     real_data = make_real_points(seed=seed, center=2.0)

@@ -134,9 +134,18 @@ def _expect_accuracy(relu, max_pool2d, cross_entropy, description, **settings):
 def check_project1_cnn(relu, max_pool2d, cross_entropy):
     """Digits CNN with the student's parts: test accuracy >= 0.90 (seed 0).
 
-    Example, with the parts written as in the module docstring:
+    The module docstring trains it with correct parts. Before any training,
+    a part that calls the library routine is refused.
 
-    >>> check_project1_cnn(relu, max_pool2d, cross_entropy)  # doctest: +SKIP
+    Example:
+
+    >>> import keras
+    >>> from course_lib.checks.core import CheckFailure
+    >>> try:
+    ...     check_project1_cnn(keras.activations.relu, None, None)
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)
+    your own implementation of relu (no credit for calling the library version)
     """
     _expect_accuracy(relu, max_pool2d, cross_entropy,
                      "built with make_cnn((8, 8, 1), 10) and your parts (seed 0)",
@@ -146,9 +155,22 @@ def check_project1_cnn(relu, max_pool2d, cross_entropy):
 def check_project1_cnn_other_split(relu, max_pool2d, cross_entropy):
     """The same on another split (30% test, seed 3) with filters (8, 16).
 
-    Example, with the parts written as in the module docstring:
+    The module docstring trains it with correct parts. Every part is first
+    called once on a small tensor, so an unfinished one fails before any
+    training.
 
-    >>> check_project1_cnn_other_split(relu, max_pool2d, cross_entropy)  # doctest: +SKIP
+    Example:
+
+    >>> import keras
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     raise NotImplementedError()
+    >>> try:
+    ...     check_project1_cnn_other_split(lambda x: keras.ops.maximum(x, 0.0),
+    ...                                    max_pool2d, lambda y_true, y_pred: y_pred)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)
+    max_pool2d(tensor, 2) raised NotImplementedError
     """
     _expect_accuracy(relu, max_pool2d, cross_entropy,
                      "with filters (8, 16) on a 30% test split (seed 3)",

@@ -291,7 +291,15 @@ def check_gan_history_format(train_gan, seed=0):
 
     Example:
 
-    >>> check_gan_history_format(train_gan)  # doctest: +SKIP
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim, **settings):
+    ...     return [{"round": 0, "phase": "generator", "steps": 2, "loss": 0.7}]
+    >>> try:
+    ...     check_gan_history_format(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)  # doctest: +NORMALIZE_WHITESPACE
+    the keys ['round', 'phase', 'steps', 'loss', 'discriminator_accuracy']
+    (missing ['discriminator_accuracy'])
     """
     seed_everything(seed)
     generator = make_check_generator(seed, batch_norm=True)
@@ -354,7 +362,19 @@ def check_gan_phase_order(train_gan, seed=0):
 
     Example:
 
-    >>> check_gan_phase_order(train_gan)  # doctest: +SKIP
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim,
+    ...               steps_per_phase=5, on_step=None, **settings):
+    ...     for phase in ("discriminator", "generator"):  # the wrong way round
+    ...         for step in range(steps_per_phase):
+    ...             on_step(phase, step)  # (a real step would train first)
+    ...     return []
+    >>> try:
+    ...     check_gan_phase_order(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)  # doctest: +NORMALIZE_WHITESPACE
+    with steps_per_phase=2 the steps came in the order [discriminator:0,
+    discriminator:1, generator:0, generator:1] (first difference at step 0)
     """
     for steps_per_phase in (2, 3):
         seed_everything(seed)
