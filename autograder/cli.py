@@ -232,9 +232,8 @@ def autograde(assignment, workers, engine, scheduler, course_dir, database_url):
 
     from autograder.grading.autograde import autograde_assignment
     from autograder.grading.records import names_by_id
-    from autograder.grading.views import show_autograde_report
-
     from autograder.grading.settings import current_settings
+    from autograder.grading.views import show_autograde_report
 
     scheduler = scheduler or current_settings().dask_scheduler
     if scheduler and engine == "processes":

@@ -46,11 +46,12 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 from traitlets.config import Config
 
-from autograder.grading.course import (SOURCE_DIRECTORY, Course, CourseSetupError,
-                                       ensure_assignment_ready, prepare_tools)
+from autograder.grading.course import (AUTOGRADED, SOURCE_DIRECTORY, Course,
+                                       CourseSetupError, ensure_assignment_ready,
+                                       prepare_tools)
 from autograder.grading.engines import (PROCESSES, check_engine, default_workers,
                                         describe_engine, open_executor)
 from autograder.grading.logs import stderr_to
@@ -176,7 +177,7 @@ def precheck(folder, released, released_ids=None):
 
 def gradebook_score(course, student_id):
     """`(score, max_score)` of a submission in the gradebook, or (None, None)."""
-    with Gradebook(course.database_url) as gradebook:
+    with course.gradebook() as gradebook:
         try:
             submission = gradebook.find_submission(course.assignment, student_id)
         except MissingEntry:
@@ -185,7 +186,7 @@ def gradebook_score(course, student_id):
 
 
 def assignment_max_score(course):
-    with Gradebook(course.database_url) as gradebook:
+    with course.gradebook() as gradebook:
         return float(gradebook.find_assignment(course.assignment).max_score)
 
 
@@ -194,7 +195,7 @@ def test_rows(course, student_id):
     rows = []
     for name in course.released_notebooks():
         stem = Path(name).stem
-        autograded = course.submission_folder(student_id, "autograded") / name
+        autograded = course.submission_folder(student_id, AUTOGRADED) / name
         rows.extend(read_notebook_results(course.database_url, course.assignment,
                                           student_id, stem, autograded))
     return rows
@@ -264,7 +265,7 @@ def split_pipeline(pipeline):
 
 def record_failed_submission(course, student_id):
     """Put a student and an unscored submission in the gradebook (nbgrader's API)."""
-    with Gradebook(course.database_url) as gradebook:
+    with course.gradebook() as gradebook:
         gradebook.update_or_create_student(student_id)
         try:
             gradebook.find_submission(course.assignment, student_id)

@@ -31,7 +31,6 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
@@ -302,8 +301,7 @@ def run_zip_collect(course, zip_path, saved_names):
 
 def register_students(course, students):
     """Add collected students to the gradebook, named from the roster when known."""
-    prepare_tools()
-    with Gradebook(course.database_url) as gradebook:
+    with course.gradebook() as gradebook:
         for student in students:
             details = {}
             if student.name:

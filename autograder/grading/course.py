@@ -149,6 +149,13 @@ class Course:
             config.CourseDirectory.assignment_id = self.assignment
         return NbGraderAPI(config=config)
 
+    def gradebook(self):
+        """nbgrader's `Gradebook` of this course, to use in a `with` block."""
+        from nbgrader.api import Gradebook
+
+        prepare_tools()
+        return Gradebook(self.database_url)
+
     # -- one assignment --------------------------------------------------------
 
     @property
@@ -367,10 +374,9 @@ def prepare_tools():
 
 def gradebook_knows(course):
     """True when the gradebook holds the assignment and all its notebooks."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    prepare_tools()
-    with Gradebook(course.database_url) as gradebook:
+    with course.gradebook() as gradebook:
         try:
             stored = gradebook.find_assignment(course.assignment)
         except MissingEntry:

@@ -16,10 +16,10 @@ available for other uses.
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 
 from autograder import canvas
-from autograder.grading.course import CourseSetupError, prepare_tools
+from autograder.grading.course import CourseSetupError
 from autograder.grading.records import autograde_record, collected_students
 
 MISSING_POLICIES = ("blank", "zero")
@@ -60,8 +60,7 @@ class ExportReport:
 
 def gradebook_scores(course):
     """Student id -> score for every submission of the assignment, and the max score."""
-    prepare_tools()
-    with Gradebook(course.database_url) as gradebook:
+    with course.gradebook() as gradebook:
         try:
             assignment = gradebook.find_assignment(course.assignment)
         except MissingEntry:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grading.course import (AUTOGRADED, SOURCE_DIRECTORY, SUBMITTED, Course,
-                                       CourseSetupError, find_course, infer_assignment)
+from autograder.grading.course import (AUTOGRADED, SUBMITTED, Course, CourseSetupError,
+                                       find_course, infer_assignment)
 from autograder.grading.results import read_notebook_results, unscored_results
 from autograder.grading.warm_kernels import prestart
 
