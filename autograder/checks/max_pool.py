@@ -9,7 +9,7 @@ tests/checks/test_max_pool.py compares with Keras).
 
 import numpy as np
 
-from course_lib.checks.core import call_student, fail, short
+from course_lib.checks.core import call_student, fail, input_generator, short
 from course_lib.checks.max_pool import (LECTURE_TABLE, MAX_POOL_HINT,
                                         MAX_POOL_LIBRARY_ROUTINES, expect_max_pool)
 from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
@@ -46,8 +46,11 @@ def _run_cases(max_pool2d, cases):
 
 
 def _images(shape, seed, low=-9.0, high=9.0):
-    """Random float32 images with distinct values (no ties in any window)."""
-    generator = np.random.default_rng(seed)
+    """Random float32 images with distinct values (no ties in any window).
+
+    Drawn afresh in every grading run (`input_generator`).
+    """
+    generator = input_generator(seed)
     return generator.uniform(low, high, size=shape).astype(np.float32)
 
 

@@ -11,14 +11,17 @@ into floats, and both are right. Zero's sign is not graded either
 
 import numpy as np
 
-from course_lib.checks.core import call_student, fail, short
+from course_lib.checks.core import call_student, fail, input_generator, short
 from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES, expect_relu
 
 
 def relu_inputs():
-    """Inputs covering shapes, dtypes, zeros, -0.0 and extreme values."""
-    generator = np.random.default_rng(510)
+    """Inputs covering shapes, dtypes, zeros, -0.0 and extreme values.
+
+    The random ones are drawn afresh in every grading run (`input_generator`).
+    """
+    generator = input_generator(510)
     return [
         ("a 1-D float32 vector", generator.normal(size=7).astype(np.float32)),
         ("a 2-D float64 array", generator.normal(size=(4, 5))),
@@ -56,7 +59,7 @@ def check_relu_input_unchanged(relu):
     >>> import numpy as np
     >>> check_relu_input_unchanged(lambda x: np.clip(x, 0, None))
     """
-    generator = np.random.default_rng(7)
+    generator = input_generator(7)
     for x in (generator.normal(size=(3, 4, 2)),
               np.array([[-2, 3], [4, -5]], dtype=np.int64)):
         original = x.copy()
@@ -85,7 +88,7 @@ def check_relu_in_keras_model(relu):
     import tensorflow as tf
 
     call_student(relu, tf.constant([[-1.0, 2.0]]), call="relu(tensor)")
-    generator = np.random.default_rng(3)
+    generator = input_generator(3)
     for shape in [(6,), (5, 5, 2)]:
         x = generator.normal(size=(4,) + shape).astype(np.float32)
         try:

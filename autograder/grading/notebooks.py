@@ -122,6 +122,26 @@ def without_region_markers(source, region=SOLUTION_REGION):
                      if region[0] not in line and region[1] not in line)
 
 
+def without_region(source, region=HIDDEN_TESTS_REGION):
+    """A cell's source with a region removed, markers and content.
+
+    Example:
+
+    >>> without_region("check(f)\\n### BEGIN HIDDEN TESTS\\nsecret(f)\\n### END HIDDEN TESTS")
+    'check(f)'
+    """
+    begin, end = region
+    kept, inside = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            inside = True
+        elif end in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def total_points(notebook):
     """Points of every graded cell of a notebook node (tests and answers)."""
     return sum(float(nbgrader_metadata(cell).get("points", 0)) for cell in notebook["cells"]

@@ -10,6 +10,46 @@ source of truth for every verdict.
 
 import numpy as np
 
+_INPUT_SEED = [None]
+
+
+def input_seed(seed):
+    """Mix `seed` into every `input_generator` from now on; return the previous one.
+
+    The grader sets a fresh seed for each grading run, so the hidden checks'
+    random inputs cannot be known in advance; `None` restores the fixed
+    inputs a student's own run of the checks sees.
+
+    Example:
+
+    >>> previous = input_seed(1234)
+    >>> bool(input_generator(7).normal() == input_generator(7).normal())
+    True
+    >>> _ = input_seed(previous)
+    """
+    previous, _INPUT_SEED[0] = _INPUT_SEED[0], seed
+    return previous
+
+
+def input_generator(seed):
+    """A NumPy random generator for a check's inputs.
+
+    Args:
+        seed: The check's own seed, an int.
+
+    Returns:
+        `np.random.default_rng(seed)`, or, while the grader has set an
+        `input_seed`, a generator seeded from both.
+
+    Example:
+
+    >>> float(input_generator(3).integers(10)) == float(np.random.default_rng(3).integers(10))
+    True
+    """
+    if _INPUT_SEED[0] is None:
+        return np.random.default_rng(seed)
+    return np.random.default_rng([_INPUT_SEED[0], seed])
+
 
 class CheckFailure(AssertionError):
     """Raised by a check when the student's answer is wrong.

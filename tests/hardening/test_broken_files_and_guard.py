@@ -195,3 +195,23 @@ def test_the_guard_is_loaded_before_the_first_cell_and_after_each_restart(tmp_pa
     assert first.outputs[0]["text"].strip() == "True True"
     assert crashed.outputs[-1]["ename"] == "KernelDied"
     assert after_restart.outputs[0]["text"].strip() == "True True"
+
+
+def test_error_outputs_count_towards_the_output_limit(tmp_path):
+    """A 20 MB exception message once made a 40 MB autograded notebook."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("print('x' * 900)\nraise ValueError('y' * 20_000_000)"),
+        nbformat.v4.new_code_cell("raise KeyError('small')")])
+    config = make_config(tmp_path / "course", cell_timeout=30, memory_limit_mb=2048)
+    guarded = GuardedExecute(config=config, max_output_chars=2000)
+    executed, _ = guarded.preprocess(notebook, {"metadata": {"path": str(tmp_path)}})
+    flood, small = executed.cells
+    assert len(json.dumps(flood.outputs)) < 5000
+    error = flood.outputs[-1]
+    assert (error["output_type"], error["ename"]) == ("error", "ValueError")
+    assert error["evalue"].startswith("y" * 1000)
+    assert "[cut: 20000000 characters]" in error["evalue"]
+    assert "traceback dropped" in error["traceback"][-1]
+    # Under the limit an error is kept whole, traceback included.
+    assert small.outputs[-1]["evalue"] == "'small'"
+    assert len(small.outputs[-1]["traceback"]) > 1

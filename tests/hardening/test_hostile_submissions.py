@@ -51,22 +51,42 @@ EXPECTED = {
     "forge_before_first_test": (0.0, {"toy_test_visible": "square(3.0) returned 0.0",
                                       "toy_test_hidden": "square(-2.0) returned 0.0"}),
     "forge_input_transformer": (0.0, {}),
-    "forge_during_check": (0.0, {"toy_test_visible": "GradingEnvironmentAltered",
-                                 "toy_test_hidden": "numpy.allclose"}),
+    # The checks run in the grader's process: the kernel's numpy is not theirs.
+    "forge_during_check": (0.0, {"toy_test_visible": "square(3.0) returned 0.0",
+                                 "toy_test_hidden": "square(-2.0) returned 0.0"}),
     "reach_files_and_network": (3.0, {}),
 }
 
 
-def grade_in_worker(course_root, name, settings):
+# The forging samples again, decided in the kernel by the guard (as the GAN
+# and autoencoder tests still are): it must stop them there too.
+IN_KERNEL_EXPECTED = {
+    **{name: EXPECTED[name] for name in EXPECTED if name.startswith("forge_")},
+    "forge_during_check": (0.0, {"toy_test_visible": "GradingEnvironmentAltered",
+                                 "toy_test_hidden": "numpy.allclose"}),
+}
+
+
+def grade_in_worker(course_root, name, settings, judge=True):
     os.environ.update(settings)
     from autograder.grading.grade import grade_notebook
+    from autograder.grading.preprocessors import GuardedExecute
+
+    if not judge:
+        configured = GuardedExecute.__init__
+
+        def in_kernel(self, *args, **kwargs):
+            configured(self, *args, **kwargs)
+            self.judge_test_cells = False
+
+        GuardedExecute.__init__ = in_kernel
 
     return name, grade_notebook(HOSTILE / f"{name}.ipynb", course=Course(Path(course_root)))
 
 
-def grade_all(course_root, names, settings=SETTINGS):
+def grade_all(course_root, names, settings=SETTINGS, judge=True):
     with ProcessPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(grade_in_worker, str(course_root), name, settings)
+        futures = [pool.submit(grade_in_worker, str(course_root), name, settings, judge)
                    for name in names]
         return dict(future.result() for future in futures)
 
@@ -98,6 +118,22 @@ def test_hostile_submission_gets_exact_score(name, reports):
     assert report["error"] is None, report
     assert report["score"] == score, report["tests"]
     assert report["max_score"] == 3.0
+    rows = {row["id"]: row for row in report["tests"]}
+    for test_id, fragment in messages.items():
+        assert fragment in rows[test_id]["message"], rows[test_id]
+
+
+@pytest.fixture(scope="module")
+def in_kernel_reports(toy_course):
+    return grade_all(toy_course, sorted(IN_KERNEL_EXPECTED), judge=False)
+
+
+@pytest.mark.parametrize("name", sorted(IN_KERNEL_EXPECTED))
+def test_guard_in_the_kernel_stops_the_forgery(name, in_kernel_reports):
+    report = in_kernel_reports[name]
+    score, messages = IN_KERNEL_EXPECTED[name]
+    assert report["error"] is None, report
+    assert report["score"] == score, report["tests"]
     rows = {row["id"]: row for row in report["tests"]}
     for test_id, fragment in messages.items():
         assert fragment in rows[test_id]["message"], rows[test_id]

@@ -9,10 +9,12 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 from autograder.grading.guard import VERDICT_MIME
-from autograder.grading.notebooks import is_test_cell
+from autograder.grading.judge import (Judge, JudgeTimeout, KernelGone, KernelLink,
+                                      NotJudgeable, fresh_seed, judged_here)
+from autograder.grading.notebooks import HIDDEN_TESTS_REGION, is_test_cell, without_region
 
 GUARD_ARGUMENT = "--IPKernelApp.extensions=autograder.grading.guard"
 RESET_CODE = '__import__("autograder.grading.guard", fromlist=["reset"]).reset({token!r})'
@@ -36,8 +38,17 @@ class GuardedExecute(Execute):
       run cleanly before it are run again to rebuild the student's state, and
       grading goes on. After `max_restarts` restarts the remaining cells are
       marked as not run, with the reason.
-    - Output beyond `max_output_chars` per cell is dropped with a note.
-    - Every test cell runs guarded: a separate reset request first undoes
+    - Output beyond `max_output_chars` per cell is dropped with a note;
+      error messages count too (an error is cut short, never dropped, so
+      the cell still fails).
+    - Test cells are decided by the trusted judge (`autograder.grading.judge`)
+      in this process: the kernel runs only the cell's visible part (so the
+      notebook's state is what the student saw), its outputs are replaced by
+      the judge's, and the hidden tests never enter the kernel. A judged
+      cell's points depend on nothing the kernel says but the results of
+      the student's own functions on the judge's inputs.
+    - The other test cells (`judge.IN_KERNEL_CHECKS`) run guarded: a separate
+      reset request first undoes
       student changes to the interpreter (see `autograder.grading.guard`),
       then the test runs with a one-time token appended; only a cell with no
       error and exactly one verdict carrying that token keeps its points.
@@ -47,6 +58,9 @@ class GuardedExecute(Execute):
     max_restarts = Integer(3, help="Kernel restarts allowed per notebook.").tag(config=True)
     max_output_chars = Integer(
         200_000, help="Characters of output kept per cell.").tag(config=True)
+    judge_test_cells = Bool(
+        True, help="Decide test cells in the grader's process (the trusted "
+                   "judge) instead of in the kernel.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         from autograder.grading.sandbox import SandboxKernelManager
@@ -78,7 +92,13 @@ class GuardedExecute(Execute):
         self._kernel_lost = None
         self._replay = []
         self._output_used = {}
-        return super().preprocess(nb, resources, km)
+        self._judge = None
+        try:
+            return super().preprocess(nb, resources, km)
+        finally:
+            if self._judge is not None:
+                self._judge.link.close()
+                self._judge = None
 
     # -- output limit ------------------------------------------------------
 
@@ -98,7 +118,33 @@ class GuardedExecute(Execute):
                             text=f"\n[output limited: more than {self.max_output_chars} "
                                  "characters; the rest was dropped]\n"))
                     return None
+        elif kind == "error":
+            msg = self.limited_error(msg, cell_index)
         return super().output(outs, msg, display_id, cell_index)
+
+    def limited_error(self, msg, cell_index):
+        """`msg` with its error cut to what the cell's output allowance leaves.
+
+        An error is never dropped (nbgrader needs it to score the cell as
+        failed): past the limit it keeps its name and the first 1,000
+        characters of its message.
+        """
+        content = msg.get("content", {})
+        name = str(content.get("ename", ""))[:200]
+        value = str(content.get("evalue", ""))
+        traceback = [str(line) for line in content.get("traceback") or []]
+        used = self._output_used.get(cell_index, 0)
+        size = len(name) + len(value) + sum(len(line) for line in traceback)
+        self._output_used[cell_index] = used + size
+        if used + size <= self.max_output_chars:
+            return msg
+        allowed = max(1000, self.max_output_chars - used)
+        if len(value) > allowed:
+            value = value[:allowed] + f" ... [cut: {len(value)} characters]"
+        note = (f"[traceback dropped: the cell's output passed {self.max_output_chars} "
+                "characters]")
+        return {**msg, "content": {**content, "ename": name, "evalue": value,
+                                   "traceback": [f"{name}: {value[:allowed]}", note]}}
 
     # -- cell execution ------------------------------------------------------
 
@@ -112,14 +158,14 @@ class GuardedExecute(Execute):
             return cell, self.resources
         try:
             if is_test_cell(cell):
-                self.run_test_cell(cell, index)
+                replay = self.run_test_cell(cell, index)
                 self.note_restart(cell)
                 if not any(output.output_type == "error" for output in cell.outputs):
-                    self._replay.append(index)  # its imports may serve later tests
+                    self._replay.append((index, replay))  # its imports may serve later tests
             else:
                 self.execute_cell(cell, index, store_history=True)
                 if not any(output.output_type == "error" for output in cell.outputs):
-                    self._replay.append(index)
+                    self._replay.append((index, cell.source))
             if any(output.get("ename") == "MemoryError" for output in cell.outputs):
                 # The memory may still be held; start clean rather than fail on.
                 self.stop_cell(cell, index, "MemoryLimit",
@@ -179,8 +225,9 @@ class GuardedExecute(Execute):
         self._restarts += 1
         try:
             self.fresh_kernel()
-            for earlier in self._replay:
+            for earlier, source in self._replay:
                 replayed = copy.deepcopy(self.nb.cells[earlier])
+                replayed.source = source
                 self.execute_cell(replayed, earlier, store_history=False)
                 if any(output.get("ename") == "MemoryError" for output in replayed.outputs):
                     raise RuntimeError("memory limit while rebuilding state")
@@ -198,9 +245,51 @@ class GuardedExecute(Execute):
         self.km = self.create_kernel_manager()
         self.start_new_kernel()
         self.start_new_kernel_client()
+        if self._judge is not None:
+            self._judge.link.attach(*self.kernel_connection())
+
+    def kernel_connection(self):
+        """The kernel's connection info and a test of whether it still lives."""
+        process = getattr(self.km.provisioner, "process", None)
+        return (self.km.get_connection_info(session=False),
+                lambda: process is None or process.poll() is None)
+
+    def judge_here(self, cell, index):
+        """Decide a test cell in this process; the kernel runs only its visible part.
+
+        Returns:
+            The source the kernel ran (what a restart replays).
+        """
+        visible = without_region(cell.source, HIDDEN_TESTS_REGION)
+        in_kernel = NotebookNode(cell_type="code", source=visible, metadata={}, outputs=[])
+        self.execute_cell(in_kernel, index, store_history=True)
+        if self._judge is None:
+            self._judge = Judge(KernelLink(*self.kernel_connection(), timeout=self.timeout),
+                                fresh_seed())
+        try:
+            cell.outputs = self._judge.run(cell.source, timeout=self.timeout)
+        except JudgeTimeout:
+            raise CellTimeoutError(f"the test timed out after {self.timeout} s") from None
+        except KernelGone:
+            raise DeadKernelError("the kernel died while the test ran") from None
+        except NotJudgeable as error:
+            cell.outputs = [error_output("GraderError", f"{error}; this test cannot be "
+                                         "graded (tell the instructor)")]
+        return visible
 
     def run_test_cell(self, cell, index):
-        """Run one test cell guarded; leave outputs nbgrader scores correctly."""
+        """Run one test cell; leave outputs nbgrader scores correctly.
+
+        Returns:
+            The source a kernel restart replays for it.
+        """
+        if self.judge_test_cells and judged_here(cell.source):
+            return self.judge_here(cell, index)
+        self.run_guarded(cell, index)
+        return cell.source
+
+    def run_guarded(self, cell, index):
+        """Run one test cell in the kernel, guarded (see the class docstring)."""
         reset_token = secrets.token_hex(16)
         reset = NotebookNode(cell_type="code", source=RESET_CODE.format(token=reset_token),
                              metadata={}, outputs=[])

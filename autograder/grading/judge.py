@@ -1,0 +1,644 @@
+"""The trusted judge: test cells decided in the grader's process, never in the kernel.
+
+Everything that runs in a student's kernel can be changed by the student's
+code, so a verdict reached there (a check that returned quietly) proves
+nothing. The judge runs each test cell's instructor code here, in the
+grader's own process, which never executes student code. The names the
+test takes from the notebook (`relu`, `max_pool2d`, `train_gan`, ...)
+become `RemoteFunction` stand-ins: calling one sends the arguments, as data,
+to the kernel's observer (`observer.py`), which calls the student's function
+there and sends the result back as data (`observations.py`). So the checks,
+their inputs, their expected values, the comparison and the message all
+live on this side; the student's code only ever sees the inputs of each
+call and can only choose what it returns. A forged answer is at worst a
+correct result computed some other way.
+
+The stand-in keeps working wherever the checks use the student's function:
+
+- on arrays and eager tensors it returns arrays or tensors as the student's
+  function did (so "returned a NumPy array, not a tensor" is still seen),
+  and tensors carry a gradient: the kernel keeps the call's gradient tape
+  and the stand-in asks for the gradient when TensorFlow needs it;
+- on a Keras input (`keras.Input`) it is a Keras operation whose output
+  shape the kernel reports, so models can be built from it;
+- inside a traced TensorFlow graph (a Keras layer's shape inference, a
+  compiled training step) it is a `tf.py_function` with the same forward
+  and gradient;
+- `library_routines_used` asks the kernel to scan the student's function
+  for library routines it should not call.
+
+The inputs of the hidden checks that draw random data come from
+`course_lib.checks.core.generator`, which the judge seeds afresh for every
+grading run (`fresh_seed`); the kernel never sees the seed.
+
+Written here rather than taken from a tool: nbgrader, otter-grader and
+Gradescope all run their checks inside the student's process, and no
+remote-call library keeps TensorFlow gradients across a process boundary
+without unpickling the other side's objects.
+"""
+
+import ast
+import builtins
+import contextlib
+import importlib
+import io
+import itertools
+import secrets
+import sys
+import threading
+import time
+import uuid
+
+from nbformat.notebooknode import NotebookNode
+
+from autograder.grading.observations import ObservationError, decode, encode
+from autograder.grading.observer import TARGET
+
+# Modules a test cell may use under the notebook's own name for them (`np`,
+# `keras`, ...): the judge imports its own copy.
+LIBRARIES = ("numpy", "keras", "tensorflow", "matplotlib", "sklearn", "scipy", "math",
+             "course_lib")
+REGISTER_CODE = '__import__("autograder.grading.observer", fromlist=["register"]).register()'
+MAX_REPLY_BYTES = 300 * 1024 * 1024
+
+
+class JudgeTimeout(RuntimeError):
+    """The kernel did not answer in time (the student's code is stuck)."""
+
+
+class KernelGone(RuntimeError):
+    """The kernel died while the judge waited for an answer."""
+
+
+class StudentError(Exception):
+    """Base of the exceptions that stand for errors raised in the kernel."""
+
+
+_exception_classes = {}
+
+
+def exception_for(error):
+    """The exception to raise here for an error the kernel reported.
+
+    Built-in exception types are raised as themselves (a bare
+    `NotImplementedError` is the unfinished stub); any other name gets a
+    class of that name deriving from `StudentError`, so messages still name
+    the student's error while nothing from the kernel is imported here.
+    """
+    name = str(error.get("ename", "Error"))[:60]
+    message = str(error.get("evalue", ""))[:2000]
+    builtin = getattr(builtins, name, None)
+    if (error.get("builtin") and isinstance(builtin, type) and issubclass(builtin, Exception)
+            and not issubclass(builtin, AssertionError)):
+        return builtin(message) if message else builtin()
+    if not name.isidentifier():
+        name = "StudentError"
+    if name not in _exception_classes:
+        _exception_classes[name] = type(name, (StudentError,), {})
+    return _exception_classes[name](message)
+
+
+class KernelLink:
+    """Blocking requests to one kernel's observer, on a comm of its own.
+
+    Args:
+        connection_info: The kernel's connection info (from its manager).
+        is_alive: Returns False once the kernel has died.
+        timeout: Seconds the kernel gets to answer each request.
+    """
+
+    def __init__(self, connection_info, is_alive, timeout):
+        self.timeout = timeout
+        self.lock = threading.RLock()
+        self.deadline = None
+        self.client = None
+        self.attach(connection_info, is_alive)
+
+    def attach(self, connection_info, is_alive):
+        """Talk to this kernel from now on (a new one after a restart)."""
+        import zmq
+        from jupyter_client import BlockingKernelClient
+
+        with self.lock:
+            self.close()
+            self.client = BlockingKernelClient()
+            self.client.load_connection_info(connection_info)
+            self.client.start_channels()
+            self.client.iopub_channel.socket.setsockopt(zmq.MAXMSGSIZE, MAX_REPLY_BYTES)
+            self.is_alive = is_alive
+            self.comm_id = None
+
+    def close(self):
+        if self.client is not None:
+            self.client.stop_channels()
+            self.client = None
+
+    @contextlib.contextmanager
+    def budget(self, seconds):
+        """Limit the total time the kernel may spend answering within the block."""
+        self.deadline = time.monotonic() + seconds if seconds else None
+        try:
+            yield
+        finally:
+            self.deadline = None
+
+    def _wait(self, parent_id, want):
+        """The first iopub message answering `parent_id` that `want` accepts."""
+        limit = time.monotonic() + self.timeout if self.timeout else None
+        if self.deadline is not None:
+            limit = self.deadline if limit is None else min(limit, self.deadline)
+        while True:
+            if limit is not None and time.monotonic() > limit:
+                raise JudgeTimeout("the kernel did not answer in time")
+            try:
+                message = self.client.get_iopub_msg(timeout=0.5)
+            except Exception:  # noqa: BLE001 - queue.Empty: nothing yet
+                if not self.is_alive():
+                    raise KernelGone("the kernel died") from None
+                continue
+            if message.get("parent_header", {}).get("msg_id") != parent_id:
+                continue
+            answer = want(message)
+            if answer is not None:
+                return answer
+
+    def connect(self):
+        """Load the observer in the kernel and open the comm to it."""
+        with self.lock:
+            if self.comm_id is not None:
+                return
+            request = self.client.execute(REGISTER_CODE, silent=False, store_history=False)
+
+            def done(message):
+                if message["msg_type"] == "error":
+                    return message
+                if (message["msg_type"] == "status"
+                        and message["content"].get("execution_state") == "idle"):
+                    return message
+                return None
+
+            self._wait(request, done)
+            self.comm_id = uuid.uuid4().hex
+            opening = self.client.session.msg(
+                "comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": {}})
+            self.client.shell_channel.send(opening)
+            self._wait(opening["header"]["msg_id"], lambda message: message if (
+                message["msg_type"] == "status"
+                and message["content"].get("execution_state") == "idle") else None)
+
+    def request(self, operation, payload, buffers=()):
+        """Send one request; return `(reply dict, reply buffers)`."""
+        with self.lock:
+            self.connect()
+            message = self.client.session.msg(
+                "comm_msg", {"comm_id": self.comm_id, "data": {"op": operation, **payload}})
+            message["buffers"] = list(buffers)
+            self.client.shell_channel.send(message)
+
+            def reply(answer):
+                if (answer["msg_type"] == "comm_msg"
+                        and answer["content"].get("comm_id") == self.comm_id):
+                    return answer
+                if (answer["msg_type"] == "status"
+                        and answer["content"].get("execution_state") == "idle"):
+                    return {"content": {"data": {"error": {
+                        "ename": "NoObservation",
+                        "evalue": "the notebook's kernel gave no answer (its observer "
+                                  "was replaced or removed)"}}}}
+                return None
+
+            answer = self._wait(message["header"]["msg_id"], reply)
+        data = answer["content"].get("data")
+        if not isinstance(data, dict):
+            data = {"error": {"ename": "NoObservation", "evalue": "a malformed answer"}}
+        return data, [bytes(buffer) for buffer in answer.get("buffers") or []]
+
+
+def _tensorflow():
+    return sys.modules.get("tensorflow")
+
+
+def _is_keras_tensor(value):
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(value, keras.KerasTensor)
+
+
+def _is_graph_tensor(value):
+    tf = _tensorflow()
+    return tf is not None and tf.is_tensor(value) and not hasattr(value, "numpy") \
+        and not _is_keras_tensor(value)
+
+
+def _is_eager_tensor(value):
+    tf = _tensorflow()
+    return tf is not None and tf.is_tensor(value) and hasattr(value, "numpy")
+
+
+def _flatten(value):
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _flatten(item)]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _flatten(item)]
+    return [value]
+
+
+def _replace(value, test, make):
+    """`value` with every leaf for which `test` holds replaced by `make(leaf)`."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_replace(item, test, make) for item in value)
+    if isinstance(value, dict):
+        return {key: _replace(item, test, make) for key, item in value.items()}
+    return make(value) if test(value) else value
+
+
+def _spec_of(value):
+    if _is_keras_tensor(value):
+        return tuple(value.shape), value.dtype
+    if _is_graph_tensor(value):
+        shape = value.shape.as_list() if value.shape.rank is not None else []
+        return tuple(shape), value.dtype.name
+    return None
+
+
+class _Spec:
+    """Shape and dtype of one output of a traced call."""
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+
+class _Pending:
+    """A tensor of a result, waiting to be given its gradient."""
+
+    def __init__(self, array):
+        self.array = array
+
+
+class RemoteFunction:
+    """Stand-in for the function `name` defined in the grading kernel.
+
+    Args:
+        link: The `KernelLink` to the kernel.
+        name: The notebook's name for the function.
+    """
+
+    _calls = itertools.count()
+
+    def __init__(self, link, name):
+        self.link = link
+        self.name = name
+        self.__name__ = name
+        self.__qualname__ = name
+        # AutoGraph, inside a traced function, would rewrite the stand-in's
+        # own Python (and fail on it); objects carrying this attribute are
+        # called as they are.
+        self.autograph_info__ = {}
+
+    def __repr__(self):
+        return f"<notebook function {self.name}>"
+
+    def describe(self):
+        """"missing", "function" or "other": what the kernel holds under the name."""
+        reply, _ = self.link.request("describe", {"name": self.name})
+        return reply.get("result", {}).get("v", "missing")
+
+    def library_routines_used(self, forbidden):
+        """The kernel's scan of the function for the routines in `forbidden`."""
+        reply, buffers = self.link.request("scan", {"name": self.name,
+                                                    "forbidden": sorted(forbidden)})
+        if "error" in reply:
+            return []
+        try:
+            used = decode(reply.get("result"), buffers)
+        except ObservationError:
+            return []
+        return [str(item)[:200] for item in used] if isinstance(used, list) else []
+
+    def __call__(self, *args, **kwargs):
+        leaves = _flatten([args, kwargs])
+        if any(_is_keras_tensor(leaf) for leaf in leaves):
+            return _remote_operation(self)(*args, **kwargs)
+        if any(_is_graph_tensor(leaf) for leaf in leaves):
+            return self._graph_call(args, kwargs)
+        return self._eager_call(args, kwargs)
+
+    # -- the kernel's answers -------------------------------------------------
+
+    def _raise_for(self, reply):
+        if "error" in reply:
+            error = reply["error"] if isinstance(reply["error"], dict) else {}
+            raise exception_for(error)
+
+    def _result(self, reply, buffers, make_tensor=None, make_symbolic=None):
+        self._raise_for(reply)
+        node = reply.get("result")
+        if isinstance(node, dict) and node.get("t") == "opaque":
+            return OpaqueResult(self.name, str(node.get("what", ""))[:200])
+        try:
+            return decode(node, buffers, make_tensor, make_symbolic=make_symbolic)
+        except ObservationError as error:
+            return OpaqueResult(self.name, str(error))
+
+    def _send(self, operation, args, kwargs, symbolic=None, **payload):
+        buffers = []
+        try:
+            arguments = encode(list(args), buffers, symbolic=symbolic)
+            keywords = encode(dict(kwargs), buffers, symbolic=symbolic)
+        except ObservationError as error:
+            raise NotJudgeable(f"{self.name} was given {error}, which cannot be sent "
+                               "to the kernel") from None
+        return self.link.request(operation, {"name": self.name, "args": arguments,
+                                             "kwargs": keywords, **payload}, buffers)
+
+    def _forward(self, args, kwargs):
+        """Call the student's function on concrete values: `(result, call id)`."""
+        call = f"{self.name}-{next(self._calls)}"
+        reply, buffers = self._send("call", args, kwargs, call=call)
+        return self._result(reply, buffers, make_tensor=_Pending), call
+
+    def _backward(self, call, upstream, inputs):
+        buffers = []
+        node = encode([_tensorflow().convert_to_tensor(value) for value in upstream], buffers)
+        reply, answer = self.link.request("gradient", {"call": call, "upstream": node},
+                                          buffers)
+        tf = _tensorflow()
+        if "error" in reply:
+            raise exception_for(reply["error"] if isinstance(reply["error"], dict) else {})
+        gradients = decode(reply.get("result"), answer, make_tensor=tf.constant)
+        if not isinstance(gradients, list) or len(gradients) != len(inputs):
+            raise StudentError(f"the gradient of {self.name} did not match its inputs")
+        return [None if gradient is None else tf.cast(tf.reshape(
+            tf.convert_to_tensor(gradient), tf.shape(value)), value.dtype)
+            for gradient, value in zip(gradients, inputs)]
+
+    def _eager_call(self, args, kwargs):
+        tf = _tensorflow()
+        inputs = [leaf for leaf in _flatten([args, kwargs]) if _is_eager_tensor(leaf)]
+        if inputs:
+            # Reading variables here puts them on any tape watching them.
+            reads = iter([tf.convert_to_tensor(value) for value in inputs])
+            args, kwargs = _replace([args, kwargs], _is_eager_tensor,
+                                    lambda leaf: next(reads))
+        result, call = self._forward(args, kwargs)
+        pending = [leaf for leaf in _flatten(result) if isinstance(leaf, _Pending)]
+        if not pending:
+            return result
+        if not inputs:
+            import tensorflow as tf  # the kernel returned tensors: TensorFlow is there
+
+            return _replace(result, lambda leaf: isinstance(leaf, _Pending),
+                            lambda leaf: tf.constant(leaf.array))
+        tensors = [leaf for leaf in _flatten([args, kwargs]) if _is_eager_tensor(leaf)]
+
+        @tf.custom_gradient
+        def attached(*values):
+            outputs = [tf.constant(leaf.array) for leaf in pending]
+
+            def gradient(*upstream):
+                upstream = [tf.zeros_like(output) if value is None else value
+                            for value, output in zip(upstream, outputs)]
+                return self._backward(call, upstream, values)
+
+            return outputs, gradient
+
+        outputs = iter(attached(*tensors))
+        return _replace(result, lambda leaf: isinstance(leaf, _Pending),
+                        lambda leaf: next(outputs))
+
+    def spec(self, args, kwargs, mode):
+        """Output of the student's function on symbolic inputs, as specs or Keras tensors."""
+        reply, buffers = self._send("spec", args, kwargs, symbolic=_spec_of, mode=mode)
+        if mode == "keras":
+            import keras
+
+            return self._result(reply, buffers, make_symbolic=lambda shape, dtype:
+                                keras.KerasTensor(shape, dtype=dtype))
+        return self._result(reply, buffers, make_symbolic=_Spec)
+
+    def _graph_call(self, args, kwargs):
+        """Inside a traced graph: a `tf.py_function` with a gradient of its own."""
+        tf = _tensorflow()
+        specs = self.spec(args, kwargs, "graph")
+        self._raise_if_opaque(specs)
+        outputs = [leaf for leaf in _flatten(specs) if isinstance(leaf, _Spec)]
+        inputs = [leaf for leaf in _flatten([args, kwargs]) if _is_graph_tensor(leaf)]
+        structure = [args, kwargs]
+        calls = {}
+
+        def forward(*values):
+            iterator = iter(values)
+            filled = _replace(structure, _is_graph_tensor, lambda leaf: next(iterator))
+            result, call = self._forward(filled[0], filled[1])
+            arrays = [leaf.array for leaf in _flatten(result) if isinstance(leaf, _Pending)]
+            if len(arrays) != len(outputs):
+                raise StudentError(f"{self.name} returned a different number of tensors "
+                                   "when run than when traced")
+            key = str(len(calls))
+            calls[key] = (call, values)
+            return [tf.constant(array, dtype=spec.dtype) for array, spec
+                    in zip(arrays, outputs)] + [tf.constant(key)]
+
+        def backward(key, *upstream):
+            call, values = calls.pop(key.numpy().decode())
+            gradients = self._backward(call, upstream, values)
+            return [tf.zeros_like(value) if gradient is None else gradient
+                    for gradient, value in zip(gradients, values)]
+
+        @tf.custom_gradient
+        def operation(*values):
+            results = tf.py_function(forward, values,
+                                     Tout=[spec.dtype for spec in outputs] + [tf.string])
+            key, results = results[-1], results[:-1]
+            for result, spec in zip(results, outputs):
+                result.set_shape(spec.shape)
+
+            def gradient(*upstream):
+                upstream = [tf.zeros_like(result) if value is None else value
+                            for value, result in zip(upstream, results)]
+                gradients = tf.py_function(backward, [key, *upstream],
+                                           Tout=[value.dtype for value in values])
+                for gradient_value, value in zip(gradients, values):
+                    gradient_value.set_shape(value.shape)
+                return gradients
+
+            return results, gradient
+
+        if not outputs:
+            return specs
+        produced = iter(operation(*inputs))
+        return _replace(specs, lambda leaf: isinstance(leaf, _Spec), lambda leaf: next(produced))
+
+    def _raise_if_opaque(self, value):
+        if isinstance(value, OpaqueResult):
+            raise TypeError(f"{self.name} returned {value.what} on a symbolic tensor")
+
+
+class OpaqueResult:
+    """A result the kernel could not send as data (a model, a generator, ...)."""
+
+    def __init__(self, name, what):
+        self.name = name
+        self.what = what
+
+    def __repr__(self):
+        return f"<{self.what} returned by {self.name}>"
+
+
+class NotJudgeable(BaseException):
+    """A check gave the student's function something that cannot cross as data.
+
+    A `BaseException`, so the checks' own `except Exception` (which turns a
+    student's crash into a failed check) lets it through to the judge.
+    """
+
+
+def _remote_operation(function):
+    import keras
+
+    class RemoteOperation(keras.Operation):
+        """The student's function as a Keras operation (for Keras inputs)."""
+
+        def call(self, *args, **kwargs):
+            return function(*args, **kwargs)
+
+        def compute_output_spec(self, *args, **kwargs):
+            spec = function.spec(args, kwargs, "keras")
+            function._raise_if_opaque(spec)
+            return spec
+
+    return RemoteOperation(name=f"notebook_{function.name}")
+
+
+def names_from_the_notebook(source, known=()):
+    """Names a test cell reads but neither defines nor imports (the student's).
+
+    Example:
+
+    >>> names_from_the_notebook("from m import check\\ncheck(relu)\\nx = relu(1)")
+    ['relu']
+    """
+    tree = ast.parse(source)
+    bound, loaded = set(known), set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else loaded).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return sorted(loaded - bound - set(dir(builtins)))
+
+
+def fresh_seed():
+    """A seed for the hidden checks' inputs, new for every grading run."""
+    return secrets.randbits(63)
+
+
+def error_output(name, message):
+    return NotebookNode(output_type="error", ename=name, evalue=message,
+                        traceback=[f"{name}: {message}"])
+
+
+# Checks that still decide in the kernel, through the guard: their students'
+# functions take or return live Keras models (the GAN's `train_gan` trains
+# the models it is given; `build_autoencoder` returns one), which cannot
+# cross to the judge as data.
+IN_KERNEL_CHECKS = ("course_lib.checks.gan", "autograder.checks.gan",
+                    "course_lib.checks.autoencoder", "autograder.checks.autoencoder")
+
+
+def judged_here(source):
+    """Whether a test cell is decided by the judge (not in the kernel).
+
+    Example:
+
+    >>> judged_here("from autograder.checks.relu import check_relu_basic")
+    True
+    >>> judged_here("from course_lib.checks.gan import check_gan_history")
+    False
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return True
+    for node in ast.walk(tree):
+        names = ([node.module or ""] if isinstance(node, ast.ImportFrom)
+                 else [alias.name for alias in node.names] if isinstance(node, ast.Import)
+                 else [])
+        if any(name in IN_KERNEL_CHECKS for name in names):
+            return False
+    return True
+
+
+class Judge:
+    """Decides the test cells of one notebook in this (trusted) process.
+
+    Args:
+        link: The `KernelLink` to the notebook's kernel.
+        seed: Seed of the hidden checks' random inputs (`fresh_seed()`).
+    """
+
+    def __init__(self, link, seed):
+        self.link = link
+        self.seed = seed
+        self.namespace = {"__name__": "__judge__", "__builtins__": builtins}
+        self.from_the_notebook = set()
+
+    def bind(self, name):
+        """Give the judge's namespace what the notebook holds under `name`.
+
+        A function becomes a `RemoteFunction`; a module of the libraries the
+        course uses is imported here (the judge's own copy); a value is
+        fetched as data. A name the notebook does not define is left out,
+        so the test fails with a `NameError` as it would in the kernel.
+        """
+        self.namespace.pop(name, None)
+        self.from_the_notebook.add(name)
+        function = RemoteFunction(self.link, name)
+        kind = function.describe()
+        if kind == "function":
+            self.namespace[name] = function
+        elif kind.startswith("module "):
+            module = kind[len("module "):]
+            if module.split(".")[0] in LIBRARIES:
+                self.namespace[name] = importlib.import_module(module)
+        elif kind == "value":
+            reply, buffers = self.link.request("get", {"name": name})
+            value = function._result(reply, buffers)
+            if not isinstance(value, OpaqueResult):
+                self.namespace[name] = value
+
+    def run(self, source, timeout=None):
+        """Run one test cell's code; return its outputs (an error output on failure).
+
+        Raises:
+            JudgeTimeout, KernelGone: the kernel got stuck or died (the
+                caller restarts it as for a cell that did).
+            NotJudgeable: the check handed the student's function a value
+                that cannot be sent (the cell must be judged otherwise).
+        """
+        from course_lib.checks import core
+
+        for name in names_from_the_notebook(source):
+            if name not in self.namespace or name in self.from_the_notebook:
+                self.bind(name)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        failure = None
+        previous = core.input_seed(self.seed)
+        try:
+            with self.link.budget(timeout), contextlib.redirect_stdout(stdout), \
+                    contextlib.redirect_stderr(stderr):
+                exec(compile(source, "<test cell>", "exec"), self.namespace)  # noqa: S102
+        except (JudgeTimeout, KernelGone, NotJudgeable):
+            raise
+        except Exception as error:  # noqa: BLE001 - a failed check, or the student's crash
+            failure = error_output(type(error).__name__, str(error))
+        finally:
+            core.input_seed(previous)
+        outputs = [NotebookNode(output_type="stream", name=name, text=stream.getvalue())
+                   for name, stream in (("stdout", stdout), ("stderr", stderr))
+                   if stream.getvalue()]
+        return outputs + ([failure] if failure is not None else [])

@@ -1,0 +1,233 @@
+"""Kernel side of the trusted judge: answer the judge's requests with observations.
+
+This module runs inside the student's grading kernel, so nothing it does
+decides a grade: the student's code can replace it, and a forged answer can
+at worst equal a correct result computed by other means. It registers the
+comm target `course.observer`; the judge (`judge.py`, in the grader's own
+process) opens a comm and sends requests, each a JSON dict with array
+buffers in the `observations` format:
+
+- `describe`: is `name` defined in the notebook, and is it a function, a
+  module (which one) or a value;
+- `get`: the value of `name`, as data;
+- `call`: call the notebook's `name` on the judge's arguments and return
+  the result (tensors are called under a gradient tape that is kept, so the
+  judge can ask for gradients next);
+- `gradient`: the gradient of a kept call's outputs with respect to its
+  tensor arguments, given the judge's upstream gradients;
+- `spec`: the output shape and dtype of `name` on symbolic inputs (a Keras
+  input, or a graph placeholder as a Keras layer traces with);
+- `scan`: the library routines `name` calls (`library_calls`), for the
+  rule "write it yourself";
+- `forget`: drop the kept gradient tapes.
+
+Replies go back on the same comm: `{"result": node}` or `{"error": {...}}`
+when the student's code raised, with the exception's type name and text.
+"""
+
+import collections
+import sys
+import types
+
+from autograder.grading.observations import ObservationError, decode, encode
+
+TARGET = "course.observer"
+KEPT_CALLS = 64
+
+_kept = collections.OrderedDict()
+
+
+def register():
+    """Register the comm target in this kernel (idempotent)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    shell.kernel.comm_manager.register_target(TARGET, _opened)
+    return TARGET
+
+
+def _opened(comm, message):
+    comm.on_msg(lambda request: _answer(comm, request))
+
+
+def _user_namespace():
+    from IPython import get_ipython
+
+    return get_ipython().user_ns
+
+
+def _named(name):
+    namespace = _user_namespace()
+    if name not in namespace:
+        raise NameError(f"name {name!r} is not defined")
+    return namespace[name]
+
+
+def _tensorflow():
+    return sys.modules.get("tensorflow")
+
+
+def _make_tensor(array):
+    import tensorflow as tf
+
+    return tf.constant(array)
+
+
+def _make_model(json, weights):
+    import keras
+
+    model = keras.models.model_from_json(json)
+    model.set_weights(weights)
+    return model
+
+
+def _make_symbolic(mode):
+    def make(shape, dtype):
+        if mode == "keras":
+            import keras
+
+            return keras.KerasTensor(shape, dtype=dtype)
+        import tensorflow as tf
+
+        return tf.TensorSpec(shape, dtype)
+    return make
+
+
+def _symbolic_spec(value):
+    tf = _tensorflow()
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(value, keras.KerasTensor):
+        return tuple(value.shape), value.dtype
+    if tf is not None and tf.is_tensor(value) and not hasattr(value, "numpy"):
+        return tuple(value.shape.as_list()) if value.shape.rank is not None else (), \
+            value.dtype.name
+    return None
+
+
+def _error(error):
+    return {"error": {"ename": type(error).__name__,
+                      "evalue": " ".join(str(error).split())[:2000],
+                      "builtin": type(error).__module__ == "builtins"}}
+
+
+def _flat_tensors(value, found):
+    tf = _tensorflow()
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            _flat_tensors(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _flat_tensors(item, found)
+    elif tf is not None and tf.is_tensor(value):
+        found.append(value)
+    return found
+
+
+def _call(request, buffers):
+    function = _named(request["name"])
+    args = decode(request["args"], buffers, _make_tensor, make_model=_make_model)
+    kwargs = decode(request["kwargs"], buffers, _make_tensor, make_model=_make_model)
+    tf = _tensorflow()
+    inputs = _flat_tensors([args, kwargs], []) if tf is not None else []
+    if inputs:
+        with tf.GradientTape(persistent=True) as tape:
+            for tensor in inputs:
+                tape.watch(tensor)
+            result = function(*args, **kwargs)
+        outputs = _flat_tensors(result, [])
+        if outputs:
+            _kept[request["call"]] = (tape, inputs, outputs)
+            while len(_kept) > KEPT_CALLS:
+                _kept.popitem(last=False)
+    else:
+        result = function(*args, **kwargs)
+    return result
+
+
+def _gradient(request, buffers):
+    tape, inputs, outputs = _kept.pop(request["call"])
+    upstream = decode(request["upstream"], buffers, _make_tensor)
+    gradients = tape.gradient(outputs, inputs,
+                              output_gradients=[upstream[index] for index in
+                                                range(len(outputs))])
+    return [None if gradient is None else _tensorflow().convert_to_tensor(gradient)
+            for gradient in gradients]
+
+
+def _spec(request, buffers):
+    function = _named(request["name"])
+    make = _make_symbolic(request["mode"])
+    args = decode(request["args"], buffers, _make_tensor, make_symbolic=make)
+    kwargs = decode(request["kwargs"], buffers, _make_tensor, make_symbolic=make)
+    if request["mode"] == "keras":
+        return function(*args, **kwargs)
+    import tensorflow as tf
+
+    specs = [value for value in tf.nest.flatten([args, kwargs])
+             if isinstance(value, tf.TensorSpec)]
+
+    def traced(*placeholders):
+        iterator = iter(placeholders)
+        filled = tf.nest.map_structure(
+            lambda value: next(iterator) if isinstance(value, tf.TensorSpec) else value,
+            [args, kwargs])
+        return function(*filled[0], **filled[1])
+
+    return tf.function(traced, autograph=False).get_concrete_function(*specs).structured_outputs
+
+
+def _scan(request, buffers):
+    from course_lib.checks.library_calls import routines_used_by
+
+    return routines_used_by(_user_namespace().get(request["name"]),
+                            set(request["forbidden"]))
+
+
+def _value(request, buffers):
+    return _named(request["name"])
+
+
+HANDLERS = {"call": _call, "gradient": _gradient, "spec": _spec, "scan": _scan,
+            "value": _value}
+
+
+def _answer(comm, message):
+    request = message["content"]["data"]
+    buffers = message.get("buffers") or []
+    operation = request.get("op")
+    if operation == "describe":
+        namespace = _user_namespace()
+        name = request.get("name")
+        value = namespace.get(name)
+        kind = ("missing" if name not in namespace
+                else f"module {value.__name__}" if isinstance(value, types.ModuleType)
+                else "function" if callable(value) else "value")
+        comm.send({"result": {"t": "value", "v": kind}})
+        return
+    if operation == "get":
+        request = {**request, "args": {"t": "list", "items": []},
+                   "kwargs": {"t": "dict", "items": []}}
+        operation = "value"
+    if operation == "forget":
+        _kept.clear()
+        comm.send({"result": {"t": "none"}})
+        return
+    try:
+        result = HANDLERS[operation](request, buffers)
+    except KeyError as error:
+        if operation not in HANDLERS:
+            comm.send({"error": {"ename": "UnknownRequest", "evalue": str(operation)[:80],
+                                 "builtin": False}})
+            return
+        comm.send(_error(error))
+        return
+    except Exception as error:  # noqa: BLE001 - the student's error is the observation
+        comm.send(_error(error))
+        return
+    out = []
+    try:
+        node = encode(result, out, symbolic=_symbolic_spec)
+    except ObservationError as error:
+        comm.send({"result": {"t": "opaque", "what": str(error)[:200]}})
+        return
+    comm.send({"result": node}, buffers=out)

@@ -1,0 +1,220 @@
+"""The trusted judge and its data format, against a real IPython kernel.
+
+One kernel (jupyter_client's own manager, no sandbox) holds the "student's"
+functions; the judge's stand-ins call them across the process boundary.
+"""
+
+import numpy as np
+import pytest
+from jupyter_client import KernelManager
+
+from autograder.grading.judge import (Judge, JudgeTimeout, KernelLink, NotJudgeable,
+                                      RemoteFunction, StudentError, exception_for,
+                                      judged_here, names_from_the_notebook)
+from autograder.grading.observations import DTYPES, ObservationError, decode, encode
+
+STUDENT_CODE = '''
+import numpy as np
+import keras
+
+def relu(x):
+    return keras.ops.maximum(x, 0.0)
+
+def numpy_relu(x):
+    return np.maximum(x, 0.0)
+
+def square_and_double(x):
+    return x * x, 2.0 * x
+
+def stub(x):
+    raise NotImplementedError()
+
+class ExamError(Exception):
+    pass
+
+def custom_error(x):
+    raise ExamError("my own words")
+
+def forever(x):
+    while True:
+        pass
+
+threshold = np.array([0.5, 1.5])
+import os as np_in_disguise
+
+def first_weights(model):
+    return [layer for layer in model.layers if layer.get_weights()][0].get_weights()[0]
+'''
+
+
+def start_link(timeout=60):
+    manager = KernelManager()
+    manager.start_kernel()
+    client = manager.blocking_client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    reply = client.execute_interactive(STUDENT_CODE, timeout=120)
+    assert reply["content"]["status"] == "ok"
+    client.stop_channels()
+    return manager, KernelLink(manager.get_connection_info(session=False),
+                               manager.is_alive, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def link():
+    manager, kernel_link = start_link()
+    yield kernel_link
+    kernel_link.close()
+    manager.shutdown_kernel(now=True)
+
+
+def test_values_cross_as_data_both_ways(link):
+    x = np.array([-2.0, 0.5, 3.0])
+    assert np.array_equal(RemoteFunction(link, "numpy_relu")(x), [0.0, 0.5, 3.0])
+    twice = RemoteFunction(link, "square_and_double")(x)
+    assert isinstance(twice, tuple)
+    assert np.allclose(twice[0], x * x) and np.allclose(twice[1], 2 * x)
+
+
+def test_a_tensor_result_stays_a_tensor_and_an_array_stays_an_array(link):
+    import tensorflow as tf
+
+    x = tf.constant([-1.0, 2.0])
+    assert tf.is_tensor(RemoteFunction(link, "relu")(x))
+    assert not tf.is_tensor(RemoteFunction(link, "numpy_relu")(x))
+
+
+def test_gradients_come_from_the_kernel(link):
+    import tensorflow as tf
+
+    x = tf.constant([[-1.0, 2.0, 3.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        first, second = RemoteFunction(link, "square_and_double")(x)
+        total = tf.reduce_sum(first) + tf.reduce_sum(second)
+    assert np.allclose(tape.gradient(total, x).numpy(), 2 * x.numpy() + 2)
+    # A NumPy detour has no gradient, as it would in the kernel.
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        result = RemoteFunction(link, "numpy_relu")(x)
+    assert not tf.is_tensor(result)
+
+
+def test_keras_inputs_and_traced_graphs_work_and_train(link):
+    import keras
+    import tensorflow as tf
+
+    relu = RemoteFunction(link, "relu")
+    inputs = keras.Input(shape=(3,))
+    symbolic = relu(inputs)
+    assert tuple(symbolic.shape) == (None, 3)
+    outputs = keras.layers.Dense(1)(keras.layers.Activation(relu)(keras.layers.Dense(4)(
+        keras.layers.Lambda(relu)(inputs))))
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = np.maximum(x, 0).sum(axis=1, keepdims=True)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    history = model.fit(x, y, epochs=5, batch_size=8, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]
+
+    @tf.function
+    def traced(value):
+        return relu(value) * 2.0
+
+    assert np.allclose(traced(tf.constant([-1.0, 1.5])).numpy(), [0.0, 3.0])
+
+
+def test_errors_in_the_kernel_are_raised_by_name(link):
+    with pytest.raises(NotImplementedError) as stub:
+        RemoteFunction(link, "stub")(1.0)
+    assert str(stub.value) == ""
+    with pytest.raises(StudentError) as custom:
+        RemoteFunction(link, "custom_error")(1.0)
+    assert type(custom.value).__name__ == "ExamError"
+    assert str(custom.value) == "my own words"
+    with pytest.raises(NameError):
+        RemoteFunction(link, "not_defined_anywhere")(1.0)
+
+
+def test_an_assertion_from_the_kernel_is_never_a_check_of_ours():
+    error = exception_for({"ename": "AssertionError", "evalue": "x", "builtin": True})
+    assert not isinstance(error, AssertionError)
+    assert isinstance(exception_for({"ename": "ValueError", "builtin": True}), ValueError)
+    assert type(exception_for({"ename": "a b", "builtin": False})).__name__ == "StudentError"
+
+
+def test_models_go_to_the_kernel_as_data(link):
+    from course_lib.builders import make_mlp
+
+    model = make_mlp(4, 3, hidden_units=(5,))
+    kernel = RemoteFunction(link, "first_weights")(model)
+    assert np.array_equal(kernel, model.get_layer("dense_1").get_weights()[0])
+
+
+def test_a_check_given_something_that_cannot_cross_is_not_judged(link):
+    with pytest.raises(NotJudgeable):
+        RemoteFunction(link, "numpy_relu")(object())
+
+
+def test_a_stuck_function_times_out():
+    manager, stuck = start_link(timeout=2)
+    try:
+        with pytest.raises(JudgeTimeout):
+            RemoteFunction(stuck, "forever")(1.0)
+    finally:
+        stuck.close()
+        manager.shutdown_kernel(now=True)
+
+
+def test_the_judge_runs_the_test_cell_here(link):
+    judge = Judge(link, seed=7)
+    good = judge.run("from course_lib.checks.core import expect_close\n"
+                     "_ = expect_close(numpy_relu(np.array([-1.0, 2.0])), [0.0, 2.0], "
+                     "'relu')\nprint('checked')", timeout=30)
+    assert [output.output_type for output in good] == ["stream"]
+    # `np` is the notebook's numpy, imported here afresh; values come as data.
+    assert judge.namespace["np"] is np
+    assert judge.run("assert float(np.sum(threshold)) == 2.0", timeout=30) == []
+    # Only the course's libraries are imported under a notebook's name.
+    assert judge.run("np_in_disguise.getcwd()", timeout=30)[-1].ename == "NameError"
+    bad = judge.run("_ = expect_close(numpy_relu(np.array([-1.0])), [1.0], 'relu')",
+                    timeout=30)
+    assert bad[-1].ename == "CheckFailure"
+    assert "relu returned [0.]" in bad[-1].evalue
+    missing = judge.run("not_defined_anywhere(1)", timeout=30)
+    assert missing[-1].ename == "NameError"
+
+
+def test_which_cells_the_judge_takes():
+    assert judged_here("from autograder.checks.relu import check_relu_matches_keras")
+    assert not judged_here("from autograder.checks.gan import check_train_gan_freezes")
+    assert not judged_here("import course_lib.checks.autoencoder")
+    assert names_from_the_notebook("for x in data:\n    f(x)\nlambda y: y + g") == [
+        "data", "f", "g"]
+
+
+@pytest.mark.parametrize("node, buffers, problem", [
+    ({"t": "array", "dtype": "object", "shape": [1], "buffer": 0}, [b"x" * 8], "malformed"),
+    ({"t": "array", "dtype": "float64", "shape": [2], "buffer": 0}, [b"x" * 8],
+     "do not match"),
+    ({"t": "array", "dtype": "float64", "shape": [1], "buffer": 3}, [b"x" * 8], "malformed"),
+    ({"t": "model", "json": "{}", "weights": []}, [], "unknown kind"),
+    ({"t": "value", "v": {"nested": "dict"}}, [], "not a number"),
+    ({"t": "symbolic", "shape": [None], "dtype": "float32"}, [], "unknown kind"),
+    ({"t": "list", "items": [{"t": "list", "items": []}] * 20_000}, [], "malformed"),
+])
+def test_a_malformed_observation_is_refused(node, buffers, problem):
+    with pytest.raises(ObservationError, match=problem):
+        decode(node, buffers)
+
+
+def test_deep_nesting_and_object_arrays_are_refused():
+    node = {"t": "none"}
+    for _ in range(20):
+        node = {"t": "list", "items": [node]}
+    with pytest.raises(ObservationError):
+        decode(node, [])
+    with pytest.raises(ObservationError, match="dtype object"):
+        encode(np.array([object()]), [])
+    assert "object" not in DTYPES
