@@ -109,6 +109,11 @@ def make_config(course_root, database_url=None, cell_timeout=None, memory_limit_
     if repository is not None:
         hidden.append(repository / SOURCE_DIRECTORY)
     config.SandboxKernelManager.hidden_paths = sorted({str(path) for path in hidden})
+    # Nothing of the course or the repository is visible to the kernel but
+    # the course packages and the Python installation: not `downloaded/`
+    # (every student's zip), not `.git` (the solutions' history).
+    config.SandboxKernelManager.covered_paths = sorted(
+        {str(course_root), *([str(repository)] if repository is not None else [])})
     config.ExecutePreprocessor.kernel_name = "python3"
     config.GuardedExecute.enabled = True
     # nbgrader scores a test cell zero when it writes anything to stderr.

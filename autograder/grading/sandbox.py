@@ -53,6 +53,11 @@ MAX_FILE_MB = 256
 MAX_COPY_MB = 200
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUTS = 0x04000000
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -60,10 +65,43 @@ MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 MS_RDONLY, MS_REMOUNT = 1, 32
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 24, 38
 CAPABILITY_VERSION_3 = 0x20080522
-# Mount points left writable inside the kernel's mount namespace.
-WRITABLE_SYSTEM_MOUNTS = ("/proc", "/sys", "/dev", "/mnt")
-UNPRIVILEGED_USER = 65534  # "nobody"
-SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "API_KEY", "CREDENTIAL")
+# Mount points left as they are by the read-only remount: the kernel's own
+# /proc, and the device nodes bound into its minimal /dev.
+WRITABLE_SYSTEM_MOUNTS = ("/proc",)
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+GPU_DEVICE_PATTERNS = ("/dev/nvidia*", "/dev/nvidia-caps", "/dev/dri", "/dev/kfd")
+# Each kernel runs as a user id of its own, drawn from this range (no
+# account needs to exist): kernels cannot signal or read each other even
+# where they could see each other.
+KERNEL_USER_IDS = (1_000_000, 1_000_000_000)
+# Processes and threads one kernel may have (TensorFlow alone starts a few
+# dozen threads); a fork bomb stops here.
+MAX_PROCESSES = 1024
+SCRATCH_MB = 1024
+# The environment a kernel gets: only these names (and the prefixes below),
+# so no secret of the grader's environment reaches student code.
+ALLOWED_ENVIRONMENT = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONPATH",
+                       "PYTHONHASHSEED", "PYTHONUNBUFFERED", "PYTHONIOENCODING",
+                       "VIRTUAL_ENV", "CONDA_PREFIX", "LD_LIBRARY_PATH", "MPLBACKEND",
+                       "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                       "CUDA_VISIBLE_DEVICES", "XLA_FLAGS", "MALLOC_ARENA_MAX", "COLUMNS"}
+ALLOWED_ENVIRONMENT_PREFIXES = ("LC_", "TF_", "KERAS_", "JPY_")
+
+
+def kernel_environment(environment):
+    """The variables of `environment` a kernel (or the warm starter) may have.
+
+    An allow-list: a name not listed is dropped, whatever it is called.
+
+    Example:
+
+    >>> sorted(kernel_environment({"PATH": "/bin", "TF_CPP_MIN_LOG_LEVEL": "2",
+    ...                            "SCHOOL_CANVAS_KEY": "secret"}))
+    ['PATH', 'TF_CPP_MIN_LOG_LEVEL']
+    """
+    return {name: value for name, value in environment.items()
+            if name in ALLOWED_ENVIRONMENT
+            or name.startswith(ALLOWED_ENVIRONMENT_PREFIXES)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -108,64 +146,177 @@ def mount_points():
 
 
 def paths_the_kernel_needs():
-    """Folders the kernel must still see when /tmp is emptied.
+    """Folders the kernel must still see when the rest is covered.
 
-    The Python environment and the course package can themselves live under
-    /tmp (a clone checked out there, as CI does): hiding them would leave the
-    kernel without an interpreter or without `course_lib`.
+    The Python installation and the course's two packages (an editable
+    install maps them to the repository's `course_lib/` and `autograder/`),
+    wherever they live: under /tmp (a clone checked out there, as CI does),
+    under a mode-700 home, inside the repository.
     """
-    package_root = Path(__file__).resolve().parents[2]
+    import autograder
+    import course_lib
+
+    packages = [Path(module.__file__).resolve().parent for module in (course_lib, autograder)]
     return sorted({os.path.realpath(path) for path in
-                   (sys.prefix, sys.exec_prefix, sys.base_prefix, package_root)})
+                   (sys.prefix, sys.exec_prefix, sys.base_prefix, *packages)})
 
 
-def private_temporary_folders(libc, scratch, keep=()):
-    """Cover /tmp, /var/tmp and /dev/shm with empty file systems, keeping `scratch`.
+def _is_under(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
-    Other grading runs, test folders and kernels' sockets live in /tmp; the
-    kernel sees none of them, only its own scratch folder at the same path
-    and the folders in `keep` that lie under /tmp (bound back, read-only
-    later like everything else).
+
+def cover(libc, folder, keep=(), mode="0755", size="1m"):
+    """Cover `folder` with an empty file system, binding back the paths in `keep`.
+
+    Every other file under `folder` is out of sight from now on; the kept
+    paths (files or folders under it) appear at their old places, with the
+    folders on the way to them recreated empty.
 
     Returns:
-        True when /tmp was replaced.
+        True when `folder` was covered.
     """
-    temporary = os.path.dirname(scratch)
-    kept = [path for path in keep
-            if path.startswith(temporary.rstrip("/") + "/") and os.path.isdir(path)
-            and not scratch.startswith(path.rstrip("/") + "/")]
-    holders = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-               for path in [scratch, *kept]}
+    kept = [path for path in keep if _is_under(path, folder) and path != folder
+            and os.path.lexists(path)]
+    holders = {path: os.open(path, os.O_PATH) for path in kept}
     try:
-        if libc.mount(b"tmpfs", os.fsencode(temporary), b"tmpfs",
-                      MS_NOSUID | MS_NODEV, b"size=1m,mode=1777") != 0:
+        if libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs", MS_NOSUID | MS_NODEV,
+                      f"size={size},mode={mode}".encode()) != 0:
             return False
-        for path, holder in holders.items():
-            os.makedirs(path, exist_ok=True)
-            if libc.mount(f"/proc/self/fd/{holder}".encode(), os.fsencode(path), None,
-                          MS_BIND | MS_REC, None) != 0:
-                return False
+        previous = os.umask(0o022)
+        try:
+            for path, holder in sorted(holders.items()):
+                source = f"/proc/self/fd/{holder}"
+                if os.path.isdir(source):
+                    os.makedirs(path, exist_ok=True)
+                else:
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    open(path, "a").close()
+                libc.mount(source.encode(), os.fsencode(path), None, MS_BIND | MS_REC, None)
+        finally:
+            os.umask(previous)
     finally:
         for holder in holders.values():
             os.close(holder)
-    for folder in ("/var/tmp", "/dev/shm"):
-        if os.path.isdir(folder) and folder != temporary:
-            libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs",
-                       MS_NOSUID | MS_NODEV, b"size=1m,mode=1777")
     return True
 
 
-def isolate(hidden_paths, scratch=None, hidden_globs=()):
-    """Enter new network and mount namespaces; hide and freeze the files.
+def untraversable_ancestors(paths):
+    """The topmost folders others cannot enter (no `x` for others) above `paths`.
 
-    The new network namespace has no interfaces up: no connection leaves
-    the kernel. In the private mount namespace every existing path of
-    `hidden_paths` (and every other grading folder `/tmp/course-grade-*`)
-    is covered by an empty read-only filesystem (folders) or by /dev/null
-    (files), so the kernel sees no solutions, gradebook or other
-    submissions; /tmp, /var/tmp and /dev/shm are replaced by empty ones
-    (keeping `scratch`); then every file system except `scratch` is made
-    read-only.
+    A kernel running as its own user could not reach the Python installation
+    under, say, a mode-700 /root; covering such a folder (keeping `paths`)
+    opens the way to what the kernel needs and hides the rest.
+    """
+    found = []
+    for path in paths:
+        for folder in reversed(Path(path).parents[:-1] if len(Path(path).parents) > 1
+                               else []):
+            folder = str(folder)
+            if not os.stat(folder).st_mode & 0o001:
+                if not any(_is_under(folder, other) for other in found):
+                    found = [other for other in found if not _is_under(other, folder)]
+                    found.append(folder)
+                break
+    return found
+
+
+def minimal_devices(libc):
+    """Replace /dev with a fresh one: null, zero, full, random, urandom, tty,
+    the GPU's devices where present, an empty /dev/shm and the usual links.
+
+    Returns:
+        True when it worked.
+    """
+    import glob
+
+    keep = [f"/dev/{name}" for name in DEVICES]
+    for pattern in GPU_DEVICE_PATTERNS:
+        keep.extend(glob.glob(pattern))
+    if not cover(libc, "/dev", keep, size="64k"):
+        return False
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"/dev/{name}")
+    os.makedirs("/dev/shm", mode=0o1777, exist_ok=True)
+    libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+               b"size=1m,mode=1777")
+    return True
+
+
+def enter_pid_namespace(libc):
+    """Fork into the new PID namespace; the parent stays behind as the keeper.
+
+    The child is process 1 of its own namespace: it sees only its own
+    processes in its own /proc, can signal no other, and when it ends the
+    operating system ends every process left in the namespace (`setsid`
+    children included). The keeper, the process the grader started,
+    waits for it and ends with its exit status (a signal included); if the
+    keeper is killed, the child is killed with it (`PR_SET_PDEATHSIG`).
+    Returns in the child only.
+    """
+    import signal
+
+    child = os.fork()
+    if child == 0:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        return
+    # An interrupt reaches the child through its process group; SIGTERM,
+    # which a namespace's process 1 would ignore, ends it for good.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: os.kill(child, signal.SIGKILL))
+    while True:
+        try:
+            _, status = os.waitpid(child, 0)
+            break
+        except ChildProcessError:
+            os._exit(1)
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code & 0xFF)
+
+
+def bounded_work_folder(libc, work, size_mb=SCRATCH_MB):
+    """Put the kernel's working folder on a memory file system of `size_mb`.
+
+    The submission's files already copied there come along; whatever the
+    notebook writes (figures, checkpoints) is limited in size and goes when
+    the kernel does.
+    """
+    holder = os.open(work, os.O_PATH | os.O_DIRECTORY)
+    try:
+        if libc.mount(b"tmpfs", os.fsencode(work), b"tmpfs", MS_NOSUID | MS_NODEV,
+                      f"size={size_mb}m,mode=0755".encode()) != 0:
+            return False
+        source = f"/proc/self/fd/{holder}"
+        for name in os.listdir(source):
+            origin = os.path.join(source, name)
+            if os.path.isdir(origin) and not os.path.islink(origin):
+                shutil.copytree(origin, os.path.join(work, name), symlinks=True)
+            else:
+                shutil.copy2(origin, os.path.join(work, name), follow_symlinks=False)
+    finally:
+        os.close(holder)
+    return True
+
+
+def isolate(hidden_paths, scratch=None, hidden_globs=(), covered=()):
+    """Enter new namespaces (network, mounts, PID, IPC, host name); hide and freeze.
+
+    - The new network namespace has no interfaces up: no connection leaves
+      the kernel; the grader talks to it through Unix sockets.
+    - In the new PID namespace the kernel is process 1 with its own /proc
+      (`enter_pid_namespace`).
+    - In the private mount namespace: /tmp, /var/tmp and /dev/shm are
+      emptied (keeping `scratch` and what the kernel needs); every folder of
+      `covered` (the course, the repository) is emptied but for the Python
+      installation and the course packages; every path of `hidden_paths` and
+      `hidden_globs` is covered; folders others cannot enter above what the
+      kernel needs are opened (`untraversable_ancestors`); /dev is replaced
+      by a minimal one; the working folder `scratch/work` gets a memory file
+      system of its own; then every file system but `scratch`, the working
+      folder, /proc and the device nodes is made read-only (/sys included).
 
     Returns:
         A list of problems (empty when everything worked).
@@ -174,16 +325,29 @@ def isolate(hidden_paths, scratch=None, hidden_globs=()):
 
     problems = []
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNET | CLONE_NEWNS) != 0:
+    if libc.unshare(CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC
+                    | CLONE_NEWUTS) != 0:
         return [f"unshare failed (errno {ctypes.get_errno()})"]
+    enter_pid_namespace(libc)
     if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         return [f"could not make mounts private (errno {ctypes.get_errno()})"]
-    if scratch and not private_temporary_folders(libc, scratch, paths_the_kernel_needs()):
-        problems.append(f"could not give the kernel a private /tmp (errno "
-                        f"{ctypes.get_errno()})")
-        if libc.mount(os.fsencode(scratch), os.fsencode(scratch), None, MS_BIND, None) != 0:
-            problems.append(f"could not keep {scratch} writable")
-            scratch = None
+    if libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None) != 0:
+        problems.append(f"could not mount a /proc of its own (errno {ctypes.get_errno()})")
+    needed = paths_the_kernel_needs()
+    if scratch:
+        temporary = os.path.dirname(scratch)
+        if not cover(libc, temporary, [scratch, *needed], mode="1777"):
+            problems.append(f"could not give the kernel a private /tmp (errno "
+                            f"{ctypes.get_errno()})")
+        for folder in ("/var/tmp", "/dev/shm"):
+            if os.path.isdir(folder) and folder != temporary:
+                libc.mount(b"tmpfs", os.fsencode(folder), b"tmpfs",
+                           MS_NOSUID | MS_NODEV, b"size=1m,mode=1777")
+    for folder in covered:
+        folder = os.path.realpath(folder)
+        if os.path.isdir(folder) and not (scratch and _is_under(scratch, folder)):
+            if not cover(libc, folder, needed):
+                problems.append(f"could not cover {folder} (errno {ctypes.get_errno()})")
     for pattern in hidden_globs:
         hidden_paths = [*hidden_paths, *glob.glob(pattern)]
     for path in hidden_paths:
@@ -196,12 +360,27 @@ def isolate(hidden_paths, scratch=None, hidden_globs=()):
             continue
         if done != 0:
             problems.append(f"could not hide {path} (errno {ctypes.get_errno()})")
+    for folder in untraversable_ancestors(needed + ([scratch] if scratch else [])):
+        if not cover(libc, folder, needed + ([scratch] if scratch else [])):
+            problems.append(f"could not open the way through {folder}")
+    if not minimal_devices(libc):
+        problems.append(f"could not replace /dev (errno {ctypes.get_errno()})")
+    writable = [os.path.join("/dev", name) for name in os.listdir("/dev")
+                if os.path.ismount(os.path.join("/dev", name))]
     if scratch:
+        work = os.path.join(scratch, "work")
+        if os.path.isdir(work):
+            if bounded_work_folder(libc, work):
+                writable.append(work)
+                if os.path.realpath(os.getcwd()) == os.path.realpath(work):
+                    os.chdir(work)  # the new file system, not the one it covers
+            else:
+                problems.append("could not bound the working folder's size")
+        writable.append(scratch)
         for point in mount_points():
-            if point == scratch or any(point == system or point.startswith(system + "/")
-                                       for system in WRITABLE_SYSTEM_MOUNTS):
-                if point != "/dev/shm":
-                    continue
+            if point in writable or any(_is_under(point, system)
+                                        for system in WRITABLE_SYSTEM_MOUNTS):
+                continue
             libc.mount(None, os.fsencode(point), None,
                        MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
         probe = os.path.join(os.path.dirname(scratch), ".course-write-probe")
@@ -263,8 +442,10 @@ def connection_file_into(command, scratch):
     return command
 
 
-def drop_privileges(command, scratch, user=UNPRIVILEGED_USER):
+def drop_privileges(command, scratch, user):
     """Hand `scratch` (connection file included) to `user`, then become `user`.
+
+    The user gets at most `MAX_PROCESSES` processes and threads.
 
     Returns:
         The kernel command, unchanged.
@@ -272,10 +453,22 @@ def drop_privileges(command, scratch, user=UNPRIVILEGED_USER):
     for folder, subfolders, files in os.walk(scratch):
         for name in [folder, *(os.path.join(folder, item) for item in subfolders + files)]:
             os.lchown(name, user, user)
+    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
     os.setgroups([])
     os.setgid(user)
     os.setuid(user)
+    # Changing user clears the "dumpable" flag, which makes the process's own
+    # /proc/self files root's; set it back so the kernel can read its own.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
     return command
+
+
+def new_kernel_user():
+    """A user id for one kernel, drawn at random from `KERNEL_USER_IDS`."""
+    import secrets
+
+    low, high = KERNEL_USER_IDS
+    return low + secrets.randbelow(high - low)
 
 
 def folder_size_mb(folder):
@@ -310,6 +503,10 @@ class SandboxKernelManager(AsyncKernelManager):
                                 "unprivileged user, where possible.")
     hidden_paths = List(Unicode(), config=True,
                         help="Files and folders the kernel must not see.")
+    covered_paths = List(Unicode(), config=True,
+                         help="Folders the kernel sees empty but for the Python "
+                              "installation and the course packages (the course, "
+                              "the repository).")
     warm_start = Enum(WARM_START_CHOICES, config=True,
                       help="Fork kernels from the warm starter: auto, on or off.")
 
@@ -347,9 +544,12 @@ class SandboxKernelManager(AsyncKernelManager):
         launcher = [sys.executable, "-m", "autograder.grading.sandbox",
                     "--memory-mb", str(self.memory_limit_mb)]
         if self.network_isolated:
-            launcher += ["--isolate", "--scratch", self.scratch]
+            launcher += ["--isolate", "--scratch", self.scratch,
+                         "--user", str(new_kernel_user())]
             for path in self.hidden_paths:
                 launcher += ["--hide", path]
+            for path in self.covered_paths:
+                launcher += ["--cover", path]
             # Other grading runs' temporary course folders.
             for folder in {tempfile.gettempdir(), "/tmp"}:
                 launcher += ["--hide-glob", os.path.join(folder, "course-grade-*")]
@@ -368,8 +568,7 @@ class SandboxKernelManager(AsyncKernelManager):
             else:
                 os.makedirs(work)
         kw["cwd"] = work
-        env = {name: value for name, value in (kw.get("env") or os.environ).items()
-               if not any(word in name.upper() for word in SECRET_WORDS)}
+        env = kernel_environment(kw.get("env") or os.environ)
         env["HOME"] = work
         env["TMPDIR"] = work
         # Fewer malloc arenas: less memory held per thread in many-core machines.
@@ -423,6 +622,8 @@ def prepare_kernel(argv=None):
     parser.add_argument("--scratch")
     parser.add_argument("--hide", action="append", default=[])
     parser.add_argument("--hide-glob", action="append", default=[])
+    parser.add_argument("--cover", action="append", default=[])
+    parser.add_argument("--user", type=int, default=None)
     parser.add_argument("command", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     command = list(options.command)
@@ -433,12 +634,16 @@ def prepare_kernel(argv=None):
     if options.isolate:
         if options.scratch:
             command = connection_file_into(command, options.scratch)
-        problems = isolate(options.hide, options.scratch, options.hide_glob)
+        problems = isolate(options.hide, options.scratch, options.hide_glob, options.cover)
         if options.scratch and os.geteuid() == 0:
-            if can_run_as(UNPRIVILEGED_USER, sys.executable):
-                command = drop_privileges(command, options.scratch)
-            elif not drop_capabilities():
-                problems.append("could not drop capabilities")
+            user = options.user or new_kernel_user()
+            if can_run_as(user, sys.executable):
+                command = drop_privileges(command, options.scratch, user)
+            else:
+                problems.append("the Python installation is not runnable by another "
+                                "user: the kernel stays root without capabilities")
+                if not drop_capabilities():
+                    problems.append("could not drop capabilities")
         if problems:
             # Goes to the grader's log, never into the notebook.
             print("sandbox: " + "; ".join(problems), file=sys.stderr)

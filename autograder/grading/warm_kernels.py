@@ -176,11 +176,10 @@ class WarmStarter:
         os.chmod(self.folder, 0o700)
         self.socket_path = os.path.join(self.folder, "starter.sock")
         # A forked kernel can read the environment its starter began with
-        # (/proc/self/environ), so the starter gets none of the grader's secrets.
-        from autograder.grading.sandbox import SECRET_WORDS
+        # (/proc/self/environ), so the starter gets only what a kernel may.
+        from autograder.grading.sandbox import kernel_environment
 
-        environment = {name: value for name, value in os.environ.items()
-                       if not any(word in name.upper() for word in SECRET_WORDS)}
+        environment = kernel_environment(os.environ)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder.grading.warm_kernels", self.socket_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -312,8 +311,10 @@ def run_kernel(command, cwd, env):
         if sys.path and sys.path[0] != os.getcwd():
             sys.path[0] = os.getcwd()  # as `python -m` in the working folder
         # The class default was read from the environment at import time.
+        # In its own PID namespace the kernel's parent shows as 0; 1 tells
+        # ipykernel not to watch it (the namespace ends with its keeper).
         sys.argv = ["ipykernel_launcher", *kernel[3:],
-                    f"--IPKernelApp.parent_handle={os.getppid()}"]
+                    f"--IPKernelApp.parent_handle={os.getppid() or 1}"]
         from ipykernel import kernelapp
 
         kernelapp.launch_new_instance()

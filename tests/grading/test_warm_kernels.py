@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.grading.sandbox import SandboxKernelManager
+from autograder.grading.sandbox import SandboxKernelManager, isolation_available
 from autograder.grading.warm_kernels import WarmStarter, is_python_kernel
 
 
@@ -37,10 +37,13 @@ def warm(monkeypatch):
 
 
 def test_a_warm_kernel_starts_with_tensorflow_imported_by_the_starter(warm):
-    loaded, parent = printed("import os, sys\nprint('tensorflow' in sys.modules)",
-                             "print(os.getppid())")
+    loaded, starter, parent = printed("import os, sys\nprint('tensorflow' in sys.modules)",
+                                      "print(os.environ['JPY_PARENT_PID'])",
+                                      "print(os.getppid())")
     assert loaded == "True"
-    assert int(parent) == WarmStarter._instance.process.pid
+    assert int(starter) == WarmStarter._instance.process.pid
+    if isolation_available():
+        assert parent == "0"  # its own PID namespace: the keeper is outside it
 
 
 def test_turned_off_kernels_start_cold(monkeypatch):

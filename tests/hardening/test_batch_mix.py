@@ -172,7 +172,7 @@ def test_each_student_scores_as_when_graded_alone(batch):
     record = autograde_record(open_course(batch["root"], "toy"))
     found, wanted = {}, {}
     for canvas_id, (name, score) in batch["expected"].items():
-        if name == "reach_files_and_network" and not isolation_available():
+        if name.startswith("reach_") and not isolation_available():
             continue  # without isolation the probe succeeds and scores 0
         found[name] = float(preview.grades[canvas_id][COLUMN])
         wanted[name] = score

@@ -55,7 +55,10 @@ EXPECTED = {
     "forge_during_check": (0.0, {"toy_test_visible": "square(3.0) returned 0.0",
                                  "toy_test_hidden": "square(-2.0) returned 0.0"}),
     "reach_files_and_network": (3.0, {}),
+    "reach_other_kernels": (3.0, {}),
 }
+# The child `reach_other_kernels` starts in a session of its own.
+ORPHAN = ["sleep", "6007"]
 
 
 # The forging samples again, decided in the kernel by the guard (as the GAN
@@ -111,7 +114,7 @@ def test_every_case_has_a_sample_notebook():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_hostile_submission_gets_exact_score(name, reports):
-    if name == "reach_files_and_network" and not isolation_available():
+    if name.startswith("reach_") and not isolation_available():
         pytest.skip("kernel isolation needs Linux and root; not available here")
     report = reports[name]
     score, messages = EXPECTED[name]
@@ -154,6 +157,41 @@ def test_runaway_cell_reason_names_the_timeout(reports):
     rows = reports["runaway_loop_in_answer"]["tests"]
     assert all("CellTimeout" in row["message"] or "restarted" in row["message"]
                for row in rows)
+
+
+def running(command):
+    """Processes of this machine whose command line is exactly `command`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (entry / "cmdline").read_bytes().split(b"\0")[:-1] == [
+                    part.encode() for part in command]:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not isolation_available(), reason="kernel isolation needs Linux and root")
+def test_a_child_in_its_own_session_ends_with_its_kernel(reports):
+    assert reports["reach_other_kernels"]["score"] == 3.0
+    assert running(ORPHAN) == []
+
+
+@pytest.mark.skipif(not isolation_available(), reason="kernel isolation needs Linux and root")
+def test_other_kernels_sample_does_reach_without_the_sandbox(toy_course):
+    """Without isolation the sample sees the grader's processes and keeps its child."""
+    settings = {**SETTINGS, "COURSE_KERNEL_ISOLATION": "off"}
+    try:
+        report = grade_all(toy_course, ["reach_other_kernels"], settings)[
+            "reach_other_kernels"]
+        assert report["score"] == 0.0
+        message = report["tests"][0]["message"]
+        assert "reached:" in message and "signal to" in message
+        assert running(ORPHAN)
+    finally:
+        for pid in running(ORPHAN):
+            os.kill(pid, 9)
 
 
 @pytest.mark.skipif(not isolation_available(), reason="kernel isolation needs Linux and root")
