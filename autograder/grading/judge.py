@@ -127,8 +127,12 @@ class KernelLink:
             self.client.iopub_channel.socket.setsockopt(zmq.MAXMSGSIZE, MAX_REPLY_BYTES)
             self.is_alive = is_alive
             self.comm_id = None
+            self.direct = None
 
     def close(self):
+        if getattr(self, "direct", None):
+            self.direct.close()
+        self.direct = None
         if self.client is not None:
             self.client.stop_channels()
             self.client = None
@@ -188,6 +192,60 @@ class KernelLink:
 
     def request(self, operation, payload, buffers=()):
         """Send one request; return `(reply dict, reply buffers)`."""
+        with self.lock:
+            if self.direct is None:
+                self.connect()
+                reply, _ = self.comm_request("channel", {})
+                address = reply.get("result", {}).get("v") if isinstance(
+                    reply.get("result"), dict) else None
+                self.direct = self.open_direct(address) if isinstance(address, str) else False
+            if self.direct:
+                return self.direct_request(operation, payload, buffers)
+            return self.comm_request(operation, payload, buffers)
+
+    def open_direct(self, address):
+        """A socket to the observer's own channel, or False where none can be had."""
+        import zmq
+
+        if not address.startswith(("ipc://", "tcp://127.", "tcp://localhost")):
+            return False
+        socket = zmq.Context.instance().socket(zmq.DEALER)
+        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.MAXMSGSIZE, MAX_REPLY_BYTES)
+        socket.connect(address)
+        return socket
+
+    def direct_request(self, operation, payload, buffers=()):
+        import zmq
+
+        session = self.client.session
+        sent = session.send(self.direct, "observation_request", {"op": operation, **payload},
+                            buffers=list(buffers))
+        limit = time.monotonic() + self.timeout if self.timeout else None
+        if self.deadline is not None:
+            limit = self.deadline if limit is None else min(limit, self.deadline)
+        while True:
+            if limit is not None and time.monotonic() > limit:
+                raise JudgeTimeout("the kernel did not answer in time")
+            if not self.direct.poll(500, zmq.POLLIN):
+                if not self.is_alive():
+                    raise KernelGone("the kernel died")
+                continue
+            _, frames = session.feed_identities(self.direct.recv_multipart(copy=False),
+                                                copy=False)
+            try:
+                answer = session.deserialize(frames, content=True, copy=False)
+            except Exception:  # noqa: BLE001 - unsigned or malformed: not an answer
+                continue
+            if answer.get("parent_header", {}).get("msg_id") != sent["header"]["msg_id"]:
+                continue
+            data = answer.get("content")
+            if not isinstance(data, dict):
+                data = {"error": {"ename": "NoObservation", "evalue": "a malformed answer"}}
+            return data, [bytes(buffer) for buffer in answer.get("buffers") or []]
+
+    def comm_request(self, operation, payload, buffers=()):
+        """Send one request on the comm; return `(reply dict, reply buffers)`."""
         with self.lock:
             self.connect()
             message = self.client.session.msg(

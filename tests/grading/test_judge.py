@@ -218,3 +218,25 @@ def test_deep_nesting_and_object_arrays_are_refused():
     with pytest.raises(ObservationError, match="dtype object"):
         encode(np.array([object()]), [])
     assert "object" not in DTYPES
+
+
+def test_requests_take_the_observers_direct_socket_and_it_wants_signed_messages(link):
+    import zmq
+
+    RemoteFunction(link, "numpy_relu")(np.array([1.0]))
+    assert link.direct, "the judge should have moved to the observer's own socket"
+    address = link.direct.getsockopt(zmq.LAST_ENDPOINT).decode()
+    intruder = zmq.Context.instance().socket(zmq.DEALER)
+    intruder.setsockopt(zmq.LINGER, 0)
+    intruder.connect(address)
+    try:
+        intruder.send_multipart([b"<IDS|MSG>", b"forged", b"{}", b"{}", b"{}",
+                                 b'{"op": "forget"}'])
+        assert not intruder.poll(1000), "an unsigned request was answered"
+    finally:
+        intruder.close()
+    assert np.array_equal(RemoteFunction(link, "numpy_relu")(np.array([-1.0])), [0.0])
+
+
+def test_a_kernel_cannot_send_the_judge_off_the_machine(link):
+    assert link.open_direct("tcp://10.1.2.3:5555") is False
