@@ -51,6 +51,7 @@ import uuid
 
 from nbformat.notebooknode import NotebookNode
 
+from autograder.grading.notebooks import error_output
 from autograder.grading.observations import ObservationError, decode, encode
 from autograder.grading.observer import TARGET
 
@@ -112,6 +113,7 @@ class KernelLink:
         self.lock = threading.RLock()
         self.deadline = None
         self.client = None
+        self.direct = None
         self.attach(connection_info, is_alive)
 
     def attach(self, connection_info, is_alive):
@@ -130,7 +132,7 @@ class KernelLink:
             self.direct = None
 
     def close(self):
-        if getattr(self, "direct", None):
+        if self.direct:
             self.direct.close()
         self.direct = None
         if self.client is not None:
@@ -146,14 +148,23 @@ class KernelLink:
         finally:
             self.deadline = None
 
-    def _wait(self, parent_id, want):
-        """The first iopub message answering `parent_id` that `want` accepts."""
+    def _limit(self):
+        """When the answer now awaited is due: the request's timeout or the budget's end."""
         limit = time.monotonic() + self.timeout if self.timeout else None
         if self.deadline is not None:
             limit = self.deadline if limit is None else min(limit, self.deadline)
+        return limit
+
+    @staticmethod
+    def _check(limit):
+        if limit is not None and time.monotonic() > limit:
+            raise JudgeTimeout("the kernel did not answer in time")
+
+    def _wait(self, parent_id, want):
+        """The first iopub message answering `parent_id` that `want` accepts."""
+        limit = self._limit()
         while True:
-            if limit is not None and time.monotonic() > limit:
-                raise JudgeTimeout("the kernel did not answer in time")
+            self._check(limit)
             try:
                 message = self.client.get_iopub_msg(timeout=0.5)
             except Exception:  # noqa: BLE001 - queue.Empty: nothing yet
@@ -172,23 +183,14 @@ class KernelLink:
             if self.comm_id is not None:
                 return
             request = self.client.execute(REGISTER_CODE, silent=False, store_history=False)
-
-            def done(message):
-                if message["msg_type"] == "error":
-                    return message
-                if (message["msg_type"] == "status"
-                        and message["content"].get("execution_state") == "idle"):
-                    return message
-                return None
-
-            self._wait(request, done)
+            self._wait(request, lambda message: message if message["msg_type"] == "error"
+                       or _is_idle(message) else None)
             self.comm_id = uuid.uuid4().hex
             opening = self.client.session.msg(
                 "comm_open", {"comm_id": self.comm_id, "target_name": TARGET, "data": {}})
             self.client.shell_channel.send(opening)
-            self._wait(opening["header"]["msg_id"], lambda message: message if (
-                message["msg_type"] == "status"
-                and message["content"].get("execution_state") == "idle") else None)
+            self._wait(opening["header"]["msg_id"],
+                       lambda message: message if _is_idle(message) else None)
 
     def request(self, operation, payload, buffers=()):
         """Send one request; return `(reply dict, reply buffers)`."""
@@ -221,12 +223,9 @@ class KernelLink:
         session = self.client.session
         sent = session.send(self.direct, "observation_request", {"op": operation, **payload},
                             buffers=list(buffers))
-        limit = time.monotonic() + self.timeout if self.timeout else None
-        if self.deadline is not None:
-            limit = self.deadline if limit is None else min(limit, self.deadline)
+        limit = self._limit()
         while True:
-            if limit is not None and time.monotonic() > limit:
-                raise JudgeTimeout("the kernel did not answer in time")
+            self._check(limit)
             if not self.direct.poll(500, zmq.POLLIN):
                 if not self.is_alive():
                     raise KernelGone("the kernel died")
@@ -239,10 +238,7 @@ class KernelLink:
                 continue
             if answer.get("parent_header", {}).get("msg_id") != sent["header"]["msg_id"]:
                 continue
-            data = answer.get("content")
-            if not isinstance(data, dict):
-                data = {"error": {"ename": "NoObservation", "evalue": "a malformed answer"}}
-            return data, [bytes(buffer) for buffer in answer.get("buffers") or []]
+            return _reply(answer.get("content"), answer)
 
     def comm_request(self, operation, payload, buffers=()):
         """Send one request on the comm; return `(reply dict, reply buffers)`."""
@@ -257,8 +253,7 @@ class KernelLink:
                 if (answer["msg_type"] == "comm_msg"
                         and answer["content"].get("comm_id") == self.comm_id):
                     return answer
-                if (answer["msg_type"] == "status"
-                        and answer["content"].get("execution_state") == "idle"):
+                if _is_idle(answer):
                     return {"content": {"data": {"error": {
                         "ename": "NoObservation",
                         "evalue": "the notebook's kernel gave no answer (its observer "
@@ -266,10 +261,20 @@ class KernelLink:
                 return None
 
             answer = self._wait(message["header"]["msg_id"], reply)
-        data = answer["content"].get("data")
-        if not isinstance(data, dict):
-            data = {"error": {"ename": "NoObservation", "evalue": "a malformed answer"}}
-        return data, [bytes(buffer) for buffer in answer.get("buffers") or []]
+        return _reply(answer["content"].get("data"), answer)
+
+
+def _is_idle(message):
+    """Whether an iopub message says the kernel finished handling its request."""
+    return (message["msg_type"] == "status"
+            and message["content"].get("execution_state") == "idle")
+
+
+def _reply(data, message):
+    """`(reply dict, reply buffers)` of an answer, a malformed one made an error."""
+    if not isinstance(data, dict):
+        data = {"error": {"ename": "NoObservation", "evalue": "a malformed answer"}}
+    return data, [bytes(buffer) for buffer in message.get("buffers") or []]
 
 
 def _tensorflow():
@@ -421,8 +426,7 @@ class RemoteFunction:
         reply, answer = self.link.request("gradient", {"call": call, "upstream": node},
                                           buffers)
         tf = _tensorflow()
-        if "error" in reply:
-            raise exception_for(reply["error"] if isinstance(reply["error"], dict) else {})
+        self._raise_for(reply)
         gradients = decode(reply.get("result"), answer, make_tensor=tf.constant)
         if not isinstance(gradients, list) or len(gradients) != len(inputs):
             raise StudentError(f"the gradient of {self.name} did not match its inputs")
@@ -593,11 +597,6 @@ def names_from_the_notebook(source, known=()):
 def fresh_seed():
     """A seed for the hidden checks' inputs, new for every grading run."""
     return secrets.randbits(63)
-
-
-def error_output(name, message):
-    return NotebookNode(output_type="error", ename=name, evalue=message,
-                        traceback=[f"{name}: {message}"])
 
 
 # Checks that still decide in the kernel, through the guard: their students'

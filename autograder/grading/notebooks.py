@@ -142,6 +142,18 @@ def without_region(source, region=HIDDEN_TESTS_REGION):
     return "\n".join(kept)
 
 
+def error_output(name, message):
+    """An nbformat `error` output, which nbgrader scores as a failed test.
+
+    Example:
+
+    >>> error_output("CellTimeout", "cell 3 timed out").traceback
+    ['CellTimeout: cell 3 timed out']
+    """
+    return nbformat.NotebookNode(output_type="error", ename=name, evalue=message,
+                                 traceback=[f"{name}: {message}"])
+
+
 def total_points(notebook):
     """Points of every graded cell of a notebook node (tests and answers)."""
     return sum(float(nbgrader_metadata(cell).get("points", 0)) for cell in notebook["cells"]

@@ -209,8 +209,7 @@ def untraversable_ancestors(paths):
     """
     found = []
     for path in paths:
-        for folder in reversed(Path(path).parents[:-1] if len(Path(path).parents) > 1
-                               else []):
+        for folder in reversed(Path(path).parents[:-1]):
             folder = str(folder)
             if not os.stat(folder).st_mode & 0o001:
                 if not any(_is_under(folder, other) for other in found):

@@ -17,6 +17,7 @@ import pytest
 
 from autograder.grading.course import Course
 from autograder.grading.sandbox import isolation_available
+from tests.hardening.in_kernel import decide_in_the_kernel
 
 HOSTILE = Path(__file__).resolve().parents[1] / "files" / "hostile"
 TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
@@ -73,16 +74,9 @@ IN_KERNEL_EXPECTED = {
 def grade_in_worker(course_root, name, settings, judge=True):
     os.environ.update(settings)
     from autograder.grading.grade import grade_notebook
-    from autograder.grading.preprocessors import GuardedExecute
 
     if not judge:
-        configured = GuardedExecute.__init__
-
-        def in_kernel(self, *args, **kwargs):
-            configured(self, *args, **kwargs)
-            self.judge_test_cells = False
-
-        GuardedExecute.__init__ = in_kernel
+        decide_in_the_kernel()
 
     return name, grade_notebook(HOSTILE / f"{name}.ipynb", course=Course(Path(course_root)))
 

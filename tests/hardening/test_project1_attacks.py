@@ -19,6 +19,7 @@ import pytest
 
 from autograder.grading.course import Course, repository_root
 from autograder.grading.notebooks import SOLUTION_REGION, region_lines
+from tests.hardening.in_kernel import decide_in_the_kernel
 
 ROOT = repository_root()
 STUB = ROOT / "assignments" / "project1" / "project1.ipynb"
@@ -148,16 +149,9 @@ def filled_notebook(attack):
 def grade_in_worker(path, judge=True):
     os.environ.update(SETTINGS)
     from autograder.grading.grade import grade_notebook
-    from autograder.grading.preprocessors import GuardedExecute
 
     if not judge:
-        configured = GuardedExecute.__init__
-
-        def in_kernel(self, *args, **kwargs):
-            configured(self, *args, **kwargs)
-            self.judge_test_cells = False
-
-        GuardedExecute.__init__ = in_kernel
+        decide_in_the_kernel()
     return path, grade_notebook(path, assignment="project1", course=Course(ROOT))
 
 

@@ -14,17 +14,12 @@ from traitlets import Bool, Integer
 from autograder.grading.guard import VERDICT_MIME
 from autograder.grading.judge import (Judge, JudgeTimeout, KernelGone, KernelLink,
                                       NotJudgeable, fresh_seed, judged_here)
-from autograder.grading.notebooks import HIDDEN_TESTS_REGION, is_test_cell, without_region
+from autograder.grading.notebooks import (HIDDEN_TESTS_REGION, error_output, is_test_cell,
+                                          without_region)
 
 GUARD_ARGUMENT = "--IPKernelApp.extensions=autograder.grading.guard"
 RESET_CODE = '__import__("autograder.grading.guard", fromlist=["reset"]).reset({token!r})'
 FINISH_CODE = '__import__("autograder.grading.guard", fromlist=["finish"]).finish({token!r})'
-
-
-def error_output(name, message):
-    """An nbformat `error` output, which nbgrader scores as a failed test."""
-    return NotebookNode(output_type="error", ename=name, evalue=message,
-                        traceback=[f"{name}: {message}"])
 
 
 class GuardedExecute(Execute):
