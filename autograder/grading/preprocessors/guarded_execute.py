@@ -104,8 +104,7 @@ class GuardedExecute(Execute):
             data = content.get("data", {})
             if VERDICT_MIME not in data:
                 size = len(content.get("text", "")) + len(json.dumps(data, default=str))
-                used = self._output_used.get(cell_index, 0)
-                self._output_used[cell_index] = used + size
+                used = self.charge(cell_index, size)
                 if used + size > self.max_output_chars:
                     if used <= self.max_output_chars:
                         outs.append(NotebookNode(
@@ -116,6 +115,12 @@ class GuardedExecute(Execute):
         elif kind == "error":
             msg = self.limited_error(msg, cell_index)
         return super().output(outs, msg, display_id, cell_index)
+
+    def charge(self, cell_index, size):
+        """Count `size` characters of output against the cell; return what it had used."""
+        used = self._output_used.get(cell_index, 0)
+        self._output_used[cell_index] = used + size
+        return used
 
     def limited_error(self, msg, cell_index):
         """`msg` with its error cut to what the cell's output allowance leaves.
@@ -128,9 +133,8 @@ class GuardedExecute(Execute):
         name = str(content.get("ename", ""))[:200]
         value = str(content.get("evalue", ""))
         traceback = [str(line) for line in content.get("traceback") or []]
-        used = self._output_used.get(cell_index, 0)
         size = len(name) + len(value) + sum(len(line) for line in traceback)
-        self._output_used[cell_index] = used + size
+        used = self.charge(cell_index, size)
         if used + size <= self.max_output_chars:
             return msg
         allowed = max(1000, self.max_output_chars - used)
