@@ -11,15 +11,26 @@ Three formats meet here:
   `anon_{anonymous_id}`, so entries read `[LATE_]anon_{id}_{attachment_id}_{filename}`.
   Canvas renames a file uploaded twice under one name `hw-1.ipynb`, `hw-2.ipynb`.
   Older Canvas versions wrote the late marker in lower case.
-* A gradebook export ("Export Entire Gradebook"): a header row
-  `Student, ID, SIS User ID, SIS Login ID, [Integration ID,] Section, <Title (id)>...`,
-  then a `    Points Possible` row and sometimes further rows without a student
-  (manual posting / muted / read-only markers), then one row per student.
-* A gradebook import: the same shape with only the columns to change. Canvas
-  matches students by ID first (then SIS User ID, then SIS Login ID), treats a
-  blank score as "no change" and creates a NEW assignment for any column it
-  does not recognise, which is why an export must reuse the exact
-  `Title (id)` header from the instructor's export.
+* A gradebook export ("Export Entire Gradebook", Canvas' `GradebookExporter`):
+  a header row `Student, ID, [SIS User ID,] SIS Login ID, [Integration ID,]
+  [Root Account,] Section, <Title (id)>...` (with the split-names option the
+  first column is replaced by `LastName, FirstName`), then sometimes a
+  `Manual Posting` marker row, a `    Points Possible` row, then one row per
+  student, the Test Student (Student View) last. Its dialect depends on the
+  user's settings (Canvas' `CsvWithI18n`): comma-separated with a decimal
+  point by default; semicolon-separated when the user asks for it or when
+  the locale writes decimal commas ("8,5"); a byte order mark on request.
+  An excused score reads `EX`.
+* A gradebook import (`GradebookImporter`): the same shape with only the
+  columns to change. Canvas picks the separator (`;` or `,`) that splits the
+  first lines into the most and equally many fields, reads "8,5" as 8.5,
+  matches students by ID first (then SIS User ID, then SIS Login ID), treats
+  a blank score as "no change", `EX` as excused, and creates a NEW
+  assignment for any column it does not recognise, which is why an export
+  must reuse the exact `Title (id)` header from the instructor's export. For
+  an existing assignment the `Points Possible` row changes nothing: Canvas
+  keeps its own points possible and stores the number imported, so a score
+  must be on Canvas' scale.
 """
 
 import csv
@@ -44,26 +55,150 @@ RESUBMISSION_SUFFIX = re.compile(r"^(?P<stem>.+?)(?:-\d+| \(\d+\))(?P<ext>\.[^.]
 ASSIGNMENT_HEADER = re.compile(r"^(?P<title>.*\S)\s*\((?P<assignment_id>\d+)\)$")
 
 STUDENT = "Student"
+LAST_NAME = "LastName"
+FIRST_NAME = "FirstName"
 CANVAS_ID = "ID"
 SIS_USER_ID = "SIS User ID"
 SIS_LOGIN_ID = "SIS Login ID"
 INTEGRATION_ID = "Integration ID"
+ROOT_ACCOUNT = "Root Account"
 SECTION = "Section"
-IDENTITY_COLUMNS = (STUDENT, CANVAS_ID, SIS_USER_ID, SIS_LOGIN_ID, INTEGRATION_ID, SECTION)
-REQUIRED_IMPORT_COLUMNS = (STUDENT, CANVAS_ID, SECTION)
+IDENTITY_COLUMNS = (STUDENT, LAST_NAME, FIRST_NAME, CANVAS_ID, SIS_USER_ID, SIS_LOGIN_ID,
+                    INTEGRATION_ID, ROOT_ACCOUNT, SECTION)
+NAME_COLUMNS = (STUDENT, LAST_NAME)
 POINTS_POSSIBLE = "Points Possible"
 POINTS_POSSIBLE_CELL = "    Points Possible"
-# Calculated columns Canvas exports and ignores on import.
-READ_ONLY_SUFFIXES = ("Current Score", "Unposted Current Score", "Final Score",
-                      "Unposted Final Score", "Current Points", "Unposted Current Points",
-                      "Final Points", "Unposted Final Points", "Current Grade",
-                      "Unposted Current Grade", "Final Grade", "Unposted Final Grade",
-                      "Override Score", "Override Grade")
+EXCUSED = "EX"
+# Canvas' Student View user, exported last under this sortable name.
+TEST_STUDENT_NAME = "Student, Test"
+# Calculated columns Canvas exports and ignores on import: its importer drops
+# every header that contains one of these words (so "Unposted Final Score"
+# and "Homework Current Points" too).
+CALCULATED_COLUMN_WORDS = ("Current Score", "Current Points", "Current Grade", "Final Score",
+                           "Final Points", "Final Grade", "Override Score", "Override Grade",
+                           "Override Status")
 NOTEBOOK_SUFFIX = ".ipynb"
+# What Canvas' importer reads as a number ("8,50", "1.234,5", "-3"), before it
+# turns the last separator into a decimal point.
+CANVAS_NUMBER = re.compile(r"^-?[0-9.,]+%?$")
 
 
 class CanvasFormatError(ValueError):
     """A file is not in the Canvas format it should be in (message says how to fix)."""
+
+
+# --------------------------------------------------------------------------
+# CSV dialects and numbers
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a Canvas gradebook CSV is written: separator, decimal mark, BOM.
+
+    Args:
+        delimiter: "," or ";".
+        decimal_separator: "." or ",".
+        byte_order_mark: Whether the file starts with a UTF-8 byte order mark.
+    """
+
+    delimiter: str = ","
+    decimal_separator: str = "."
+    byte_order_mark: bool = False
+
+    def format_number(self, score):
+        """A score in this dialect (see `format_score`); "" for None.
+
+        Example:
+
+        >>> CsvDialect(";", ",").format_number(8.5), CsvDialect().format_number(8.5)
+        ('8,5', '8.5')
+        """
+        return format_score(score).replace(".", self.decimal_separator)
+
+    def describe(self):
+        names = {",": "comma", ";": "semicolon"}
+        return (f"{names[self.delimiter]}-separated, decimal "
+                f"{'comma' if self.decimal_separator == ',' else 'point'}")
+
+
+def _field_count(lines, delimiter):
+    """Fields per line when every line splits into equally many, else 0.
+
+    A separator the header does not use at all counts 0 too (a short hand
+    edited row must not make a comma file read as one column of `;`).
+    """
+    try:
+        rows = list(csv.reader(lines, delimiter=delimiter))
+    except csv.Error:
+        return 0
+    counts = {len(row) for row in rows}
+    if not rows or len(rows[0]) < 2:
+        return 0
+    return counts.pop() if len(counts) == 1 else 0
+
+
+def detect_dialect(text):
+    """The dialect of a gradebook CSV, decided the way Canvas' importer decides.
+
+    The separator is the one of `;` and `,` that splits the first three lines
+    into more fields, equally many on each line (Canvas' `identify_delimiter`);
+    ties go to the comma. The decimal mark is a comma when a number cell is
+    written with one ("8,5"), or when the file is semicolon-separated and no
+    number shows a decimal point (Canvas only picks the semicolon by itself
+    for locales that write decimal commas).
+
+    Args:
+        text: The whole file as text (a leading BOM is noticed and ignored).
+
+    Returns:
+        A `CsvDialect`.
+
+    Example:
+
+    >>> detect_dialect('Student;ID;Section;HW (1)\\n    Points Possible;;;12,5\\n')
+    CsvDialect(delimiter=';', decimal_separator=',', byte_order_mark=False)
+    """
+    byte_order_mark = text.startswith("\ufeff")
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    # Canvas looks at the first three lines; a file with a line of its own
+    # above the header (a spreadsheet title) is judged from the header on.
+    start = next((index for index, line in enumerate(lines)
+                  if line.lstrip('"').startswith(NAME_COLUMNS)), 0)
+    first = lines[start:start + 3]
+    delimiter = ";" if _field_count(first, ";") > _field_count(first, ",") else ","
+    commas = points = 0
+    for row in csv.reader(text.splitlines(), delimiter=delimiter):
+        for cell in row:
+            cell = cell.strip()
+            if CANVAS_NUMBER.match(cell) and re.search(r"\d", cell):
+                commas += bool(re.fullmatch(r"-?\d+,\d{1,2}%?", cell))
+                points += bool(re.fullmatch(r"-?\d+\.\d{1,2}%?", cell))
+    decimal = "," if commas > points or (delimiter == ";" and not points) else "."
+    return CsvDialect(delimiter, decimal, byte_order_mark)
+
+
+def parse_number(text):
+    """A number cell read as Canvas' importer reads it, or None if it is not one.
+
+    Canvas treats the last "," or "." as the decimal mark and drops the
+    others ("1.234,5" is 1234.5, "8,50" is 8.5).
+
+    Example:
+
+    >>> parse_number("8,50"), parse_number("1.234,5"), parse_number("14"), parse_number("EX")
+    (8.5, 1234.5, 14.0, None)
+    """
+    text = (text or "").strip().rstrip("%")
+    if not text or not CANVAS_NUMBER.match(text) or not re.search(r"\d", text):
+        return None
+    parts = re.split(r"[,.]", text)
+    if len(parts) > 1:
+        text = "".join(parts[:-1]) + "." + parts[-1]
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 # --------------------------------------------------------------------------
@@ -244,9 +379,11 @@ class RosterStudent:
     """One student row of a Canvas gradebook export.
 
     Args:
-        name: The "Student" cell, normally "Last, First".
+        name: The "Student" cell, normally "Last, First" (with split names,
+            "LastName, FirstName" joined that way).
         canvas_id: Canvas user id (the "ID" column).
-        sis_user_id, sis_login_id, integration_id: Identity cells ("" if absent).
+        sis_user_id, sis_login_id, integration_id, root_account: Identity
+            cells ("" if absent).
         section: The "Section" cell.
     """
 
@@ -256,6 +393,7 @@ class RosterStudent:
     sis_login_id: str = ""
     integration_id: str = ""
     section: str = ""
+    root_account: str = ""
 
     @property
     def last_name(self):
@@ -265,11 +403,18 @@ class RosterStudent:
     def first_name(self):
         return self.name.split(",", 1)[1].strip() if "," in self.name else ""
 
+    @property
+    def is_test_student(self):
+        """Canvas' Student View user: "Student, Test" without any SIS identity."""
+        return (self.name.strip() == TEST_STUDENT_NAME
+                and not self.sis_user_id and not self.sis_login_id)
+
     def identity_cells(self):
         """Cell values keyed by identity column name."""
-        return {STUDENT: self.name, CANVAS_ID: self.canvas_id,
-                SIS_USER_ID: self.sis_user_id, SIS_LOGIN_ID: self.sis_login_id,
-                INTEGRATION_ID: self.integration_id, SECTION: self.section}
+        return {STUDENT: self.name, LAST_NAME: self.last_name, FIRST_NAME: self.first_name,
+                CANVAS_ID: self.canvas_id, SIS_USER_ID: self.sis_user_id,
+                SIS_LOGIN_ID: self.sis_login_id, INTEGRATION_ID: self.integration_id,
+                ROOT_ACCOUNT: self.root_account, SECTION: self.section}
 
 
 @dataclass(frozen=True)
@@ -281,6 +426,11 @@ class AssignmentColumn:
     assignment_id: str
     points_possible: str = ""
 
+    @property
+    def points(self):
+        """Points possible as a number (None when the row is missing or not a number)."""
+        return parse_number(self.points_possible)
+
 
 @dataclass
 class Roster:
@@ -288,13 +438,19 @@ class Roster:
 
     Args:
         header: The header row as written.
-        students: `RosterStudent` rows in file order.
+        students: `RosterStudent` rows in file order (the Test Student too;
+            see `RosterStudent.is_test_student`).
         assignment_columns: Every `Title (id)` column.
+        dialect: The file's `CsvDialect` (an import is written in it).
+        cells: Canvas ID -> {assignment header: cell text} (the grades Canvas
+            holds now: "", a number in the file's dialect, "EX" or "N/A").
     """
 
     header: list
     students: list
     assignment_columns: list = field(default_factory=list)
+    dialect: CsvDialect = field(default_factory=CsvDialect)
+    cells: dict = field(default_factory=dict)
 
     @property
     def identity_columns(self):
@@ -305,31 +461,56 @@ class Roster:
         return {student.canvas_id: student for student in self.students}
 
 
-def _read_rows(path, what):
+def _read_text(path, what):
     path = Path(path)
     if not path.is_file():
         raise CanvasFormatError(f"{path} does not exist. Pass the CSV from Canvas' "
                                 f"Grades > Export > Export Entire Gradebook ({what}).")
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        text = path.read_text(encoding="latin-1")
-    return list(csv.reader(io.StringIO(text)))
+        return data.decode("latin-1")
+
+
+def _read_rows(path, what):
+    """(rows, dialect) of a gradebook CSV, split the way Canvas splits it."""
+    text = _read_text(path, what)
+    dialect = detect_dialect(text)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=dialect.delimiter))
+    return rows, dialect
 
 
 def _find_header(rows, path):
     for index, row in enumerate(rows):
         cells = [cell.strip() for cell in row]
-        if cells and cells[0] == STUDENT and CANVAS_ID in cells:
+        if cells and cells[0] in NAME_COLUMNS and CANVAS_ID in cells:
+            if cells[0] == LAST_NAME and (len(cells) < 2 or cells[1] != FIRST_NAME):
+                raise CanvasFormatError(
+                    f"{path}: a header starting with '{LAST_NAME}' must have "
+                    f"'{FIRST_NAME}' second, as Canvas writes it. Export the gradebook "
+                    "again without editing its header.")
             return index, cells
     raise CanvasFormatError(
         f"{path} is not a Canvas gradebook export: no header row starting with "
-        f"'{STUDENT}' and holding an '{CANVAS_ID}' column. Export it from Canvas "
-        "(Grades > Export > Export Entire Gradebook) and pass that file unchanged.")
+        f"'{STUDENT}' (or '{LAST_NAME}, {FIRST_NAME}') and holding an '{CANVAS_ID}' "
+        "column. Export it from Canvas (Grades > Export > Export Entire Gradebook) and "
+        "pass that file unchanged.")
 
 
 def is_points_possible_row(row):
-    return bool(row) and row[0].strip() == POINTS_POSSIBLE
+    return bool(row) and POINTS_POSSIBLE in row[0]
+
+
+def _row_name(values):
+    if LAST_NAME in values:
+        last, first = values.get(LAST_NAME, ""), values.get(FIRST_NAME, "")
+        return f"{last}, {first}" if first else last
+    return values.get(STUDENT, "")
+
+
+def is_calculated_column(header):
+    return any(word in header for word in CALCULATED_COLUMN_WORDS)
 
 
 def read_roster(path):
@@ -338,7 +519,9 @@ def read_roster(path):
     Rows after the header that do not hold a numeric Canvas ID (the
     `Points Possible` row, manual-posting or muted markers, read-only rows)
     are not students; the points-possible cells are kept on the assignment
-    columns.
+    columns, the students' current cells in `Roster.cells`. Comma- and
+    semicolon-separated files, decimal commas, a byte order mark and the
+    `LastName, FirstName` name columns are all read (see `detect_dialect`).
 
     Args:
         path: The exported CSV.
@@ -363,29 +546,24 @@ def read_roster(path):
     >>> roster.students[0].name, roster.assignment_columns[0].points_possible
     ('Bitdiddle, Ben', '14')
     """
-    rows = _read_rows(path, "the roster")
+    rows, dialect = _read_rows(path, "the roster")
     header_index, header = _find_header(rows, path)
-    column = {name: position for position, name in enumerate(header)}
-    if SECTION not in column:
+    if SECTION not in header:
         raise CanvasFormatError(
             f"{path} has no '{SECTION}' column. Export the entire gradebook from Canvas "
             "without removing columns.")
-    points = {}
-    students = []
-    seen = set()
-
-    def cell(row, name):
-        position = column.get(name)
-        return row[position].strip() if position is not None and position < len(row) else ""
-
+    assignment_columns = [name for name in header
+                          if name not in IDENTITY_COLUMNS and ASSIGNMENT_HEADER.match(name)
+                          and not is_calculated_column(name)]
+    points, students, cells, seen = {}, [], {}, set()
     for row in rows[header_index + 1:]:
         if not any(cell_text.strip() for cell_text in row):
             continue
+        values = dict(zip(header, (cell_text.strip() for cell_text in row)))
         if is_points_possible_row(row):
-            points = {name: row[position].strip() for name, position in column.items()
-                      if position < len(row)}
+            points = values
             continue
-        canvas_id = cell(row, CANVAS_ID)
+        canvas_id = values.get(CANVAS_ID, "")
         if not canvas_id.isdigit():
             continue  # muted / manual posting / read-only marker rows
         if canvas_id in seen:
@@ -393,19 +571,21 @@ def read_roster(path):
                                     "Export the gradebook again from Canvas.")
         seen.add(canvas_id)
         students.append(RosterStudent(
-            name=cell(row, STUDENT), canvas_id=canvas_id,
-            sis_user_id=cell(row, SIS_USER_ID), sis_login_id=cell(row, SIS_LOGIN_ID),
-            integration_id=cell(row, INTEGRATION_ID), section=cell(row, SECTION)))
+            name=_row_name(values), canvas_id=canvas_id,
+            sis_user_id=values.get(SIS_USER_ID, ""), sis_login_id=values.get(SIS_LOGIN_ID, ""),
+            integration_id=values.get(INTEGRATION_ID, ""), section=values.get(SECTION, ""),
+            root_account=values.get(ROOT_ACCOUNT, "")))
+        cells[canvas_id] = {name: values.get(name, "") for name in assignment_columns}
     if not students:
         raise CanvasFormatError(f"{path} has a header but no student rows. Export the "
                                 "gradebook again from Canvas after students have enrolled.")
-    assignment_columns = []
-    for name in header:
+    columns = []
+    for name in assignment_columns:
         match = ASSIGNMENT_HEADER.match(name)
-        if match and name not in IDENTITY_COLUMNS:
-            assignment_columns.append(AssignmentColumn(
-                name, match["title"], match["assignment_id"], points.get(name, "")))
-    return Roster(header=header, students=students, assignment_columns=assignment_columns)
+        columns.append(AssignmentColumn(name, match["title"], match["assignment_id"],
+                                        points.get(name, "")))
+    return Roster(header=header, students=students, assignment_columns=columns,
+                  dialect=dialect, cells=cells)
 
 
 def _squeeze(text):
@@ -467,37 +647,46 @@ def format_score(score):
     return "0" if text in ("-0", "") else text
 
 
-def write_gradebook_import(path, roster, column, points_possible, scores):
+def _write_csv(path, dialect, rows):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    encoding = "utf-8-sig" if dialect.byte_order_mark else "utf-8"
+    with path.open("w", newline="", encoding=encoding) as handle:
+        writer = csv.writer(handle, delimiter=dialect.delimiter)
+        writer.writerows(rows)
+    return path
+
+
+def write_gradebook_import(path, roster, column, scores, students=None):
     """Write a CSV Canvas' gradebook import accepts, for one assignment column.
+
+    The file has the roster's identity columns in the roster's order (Canvas
+    finds the SIS columns by position), the `Points Possible` row with
+    Canvas' own points possible for the column, and is written in the
+    roster's dialect (separator, decimal mark, byte order mark).
 
     Args:
         path: Where to write.
-        roster: The `Roster` the identity cells come from.
+        roster: The `Roster` the identity cells and the dialect come from.
         column: The `AssignmentColumn` (its exact header is reused, so Canvas
             updates that assignment instead of creating a new one).
-        points_possible: Points possible written on the `Points Possible` row.
-        scores: Canvas ID -> score (a number, or None for a blank cell, which
-            Canvas reads as "leave unchanged"). Students missing from the
-            mapping get a blank cell.
+        scores: Canvas ID -> score on Canvas' scale (a number, or None for a
+            blank cell, which Canvas reads as "leave unchanged"). Students
+            missing from the mapping get a blank cell.
+        students: The `RosterStudent` rows to write (default: all).
 
     Returns:
         The path written.
     """
-    identity = [name for name in (STUDENT, CANVAS_ID, SIS_USER_ID, SIS_LOGIN_ID,
-                                  INTEGRATION_ID, SECTION)
-                if name != INTEGRATION_ID or name in roster.header]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*identity, column.header])
-        writer.writerow([POINTS_POSSIBLE_CELL, *[""] * (len(identity) - 1),
-                         format_score(points_possible)])
-        for student in roster.students:
-            cells = student.identity_cells()
-            writer.writerow([*(cells[name] for name in identity),
-                             format_score(scores.get(student.canvas_id))])
-    return path
+    identity = roster.identity_columns
+    dialect = roster.dialect
+    rows = [[*identity, column.header],
+            [POINTS_POSSIBLE_CELL, *[""] * (len(identity) - 1), column.points_possible]]
+    for student in roster.students if students is None else students:
+        cells = student.identity_cells()
+        rows.append([*(cells[name] for name in identity),
+                     dialect.format_number(scores.get(student.canvas_id))])
+    return _write_csv(path, dialect, rows)
 
 
 @dataclass
@@ -506,26 +695,31 @@ class ImportPreview:
 
     Args:
         columns: Assignment columns that update an existing assignment
-            (`AssignmentColumn` with its points possible).
+            (`AssignmentColumn` with the points possible Canvas keeps: the
+            roster's, whatever the file's `Points Possible` row says).
         new_assignments: Headers Canvas would turn into NEW assignments.
-        grades: Canvas ID -> {column header: score text} for non-blank cells.
+        grades: Canvas ID -> {column header: score} for non-blank cells, the
+            score as Canvas records it (`format_score` text, or "EX").
         unmatched: Rows whose student matched nobody on the roster.
+        dialect: The `CsvDialect` Canvas reads the file in.
     """
 
     columns: list
     new_assignments: list
     grades: dict
     unmatched: list
+    dialect: CsvDialect = field(default_factory=CsvDialect)
 
 
 def preview_gradebook_import(path, roster):
     """Read an import CSV the way Canvas' gradebook importer does.
 
-    Canvas finds the header row, ignores identity and calculated columns,
-    reads the `Points Possible` row, matches each student by ID, then SIS User
-    ID, then SIS Login ID, treats blank cells as "no change" and accepts
-    numbers or "EX" (excused). Columns it does not know become new
-    assignments.
+    Canvas picks the separator, finds the header row, ignores identity and
+    calculated columns, matches each student by ID, then SIS User ID, then
+    SIS Login ID, treats blank cells (and "-") as "no change" and accepts
+    numbers (decimal commas too) or "EX" (excused). Columns it does not know
+    become new assignments; for a known one, points possible stay Canvas'
+    own (the roster's) whatever the file's `Points Possible` row says.
 
     Args:
         path: The CSV to check.
@@ -538,9 +732,9 @@ def preview_gradebook_import(path, roster):
         CanvasFormatError: a required column is missing or a score is not a
             number.
     """
-    rows = _read_rows(path, "the import file")
+    rows, dialect = _read_rows(path, "the import file")
     header_index, header = _find_header(rows, path)
-    missing = [name for name in REQUIRED_IMPORT_COLUMNS if name not in header]
+    missing = [name for name in (CANVAS_ID, SECTION) if name not in header]
     if missing:
         raise CanvasFormatError(f"{path} lacks the column(s) {', '.join(missing)} "
                                 "that Canvas needs to match students.")
@@ -548,78 +742,166 @@ def preview_gradebook_import(path, roster):
     by_sis = {student.sis_user_id: student for student in roster.students if student.sis_user_id}
     by_login = {student.sis_login_id: student for student in roster.students
                 if student.sis_login_id}
+    known = {column.header: column for column in roster.assignment_columns}
     grade_columns = [name for name in header
-                     if name not in IDENTITY_COLUMNS and name
-                     and not name.endswith(READ_ONLY_SUFFIXES)]
-    points = {}
+                     if name not in IDENTITY_COLUMNS and name and not is_calculated_column(name)]
     grades, unmatched = {}, []
     for row in rows[header_index + 1:]:
-        if not any(cell.strip() for cell in row):
+        if not any(cell.strip() for cell in row) or is_points_possible_row(row):
             continue
         values = dict(zip(header, (cell.strip() for cell in row)))
-        if is_points_possible_row(row):
-            points = values
-            continue
         student = (by_canvas_id.get(values.get(CANVAS_ID, ""))
                    or by_sis.get(values.get(SIS_USER_ID, ""))
                    or by_login.get(values.get(SIS_LOGIN_ID, "")))
         if student is None:
-            unmatched.append(values.get(STUDENT, "") or values.get(CANVAS_ID, ""))
+            unmatched.append(_row_name(values) or values.get(CANVAS_ID, ""))
             continue
         for name in grade_columns:
             value = values.get(name, "")
-            if value == "":
+            if value in ("", "-"):
                 continue
-            if value.upper() != "EX":
-                try:
-                    float(value)
-                except ValueError:
-                    raise CanvasFormatError(
-                        f'{path}: "{value}" for {student.name} in "{name}" is not a '
-                        "score; Canvas accepts numbers, EX or a blank cell.") from None
-            grades.setdefault(student.canvas_id, {})[name] = value
+            if value.upper() in (EXCUSED, "EXCUSED"):
+                grades.setdefault(student.canvas_id, {})[name] = EXCUSED
+                continue
+            number = parse_number(value)
+            if number is None:
+                raise CanvasFormatError(
+                    f'{path}: "{value}" for {student.name} in "{name}" is not a '
+                    "score; Canvas accepts numbers, EX or a blank cell.")
+            grades.setdefault(student.canvas_id, {})[name] = format_score(number)
     columns, new_assignments = [], []
     for name in grade_columns:
-        match = ASSIGNMENT_HEADER.match(name)
-        if match:
-            columns.append(AssignmentColumn(name, match["title"], match["assignment_id"],
-                                            points.get(name, "")))
+        if name in known:
+            columns.append(known[name])
         else:
             new_assignments.append(name)
     return ImportPreview(columns=columns, new_assignments=new_assignments,
-                         grades=grades, unmatched=unmatched)
+                         grades=grades, unmatched=unmatched, dialect=dialect)
 
 
-def write_roster(path, students, assignment_columns, extra_rows=()):
-    """Write a CSV shaped like Canvas' gradebook export (for demos and tests).
+def write_roster(path, students, assignment_columns, extra_rows=(), dialect=None):
+    """Write a CSV shaped like Canvas' gradebook export (for demos only).
+
+    Tests of the format read files written the way Canvas writes them, not
+    this function's output.
 
     Args:
         path: Where to write.
         students: `RosterStudent` rows.
         assignment_columns: `AssignmentColumn`s (their points possible go on
             the `Points Possible` row).
-        extra_rows: Rows of cells (without the identity part) placed after
+        extra_rows: Rows of cells (without the identity part) placed before
             the points row, like Canvas' manual-posting marker row.
+        dialect: The `CsvDialect` (default: Canvas' comma-separated export
+            with a byte order mark).
 
     Returns:
         The path written.
     """
+    dialect = dialect or CsvDialect(byte_order_mark=True)
     identity = [STUDENT, CANVAS_ID, SIS_USER_ID, SIS_LOGIN_ID, SECTION]
     calculated = ["Current Score", "Unposted Current Score", "Final Score",
                   "Unposted Final Score"]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*identity, *(column.header for column in assignment_columns),
-                         *calculated])
-        writer.writerow([POINTS_POSSIBLE_CELL, "", "", "", "",
-                         *(column.points_possible for column in assignment_columns),
-                         *["(read only)"] * len(calculated)])
-        for extra in extra_rows:
-            writer.writerow(["", "", "", "", "", *extra])
-        for student in students:
-            cells = student.identity_cells()
-            writer.writerow([*(cells[name] for name in identity),
-                             *[""] * len(assignment_columns), *[""] * len(calculated)])
-    return path
+    rows = [[*identity, *(column.header for column in assignment_columns), *calculated]]
+    width = len(rows[0])
+    for extra in extra_rows:  # Canvas writes every row full width
+        rows.append((["", "", "", "", "", *extra] + [""] * width)[:width])
+    rows.append([POINTS_POSSIBLE_CELL, "", "", "", "",
+                 *(column.points_possible for column in assignment_columns),
+                 *["(read only)"] * len(calculated)])
+    for student in students:
+        cells = student.identity_cells()
+        rows.append([*(cells[name] for name in identity),
+                     *[""] * len(assignment_columns), *[""] * len(calculated)])
+    return _write_csv(path, dialect, rows)
+
+
+# --------------------------------------------------------------------------
+# Group sets
+# --------------------------------------------------------------------------
+
+GROUP_NAME_COLUMNS = ("group_name", "group", "Group")
+GROUP_USER_COLUMNS = ("canvas_user_id", CANVAS_ID, "user_id", "login_id")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of a Canvas group set.
+
+    Args:
+        name: The group's name ("Team 3").
+        members: Canvas user ids of its members, in file order.
+    """
+
+    name: str
+    members: tuple
+
+    @property
+    def squeezed_name(self):
+        """The name as Canvas writes it in a submissions zip ("team3")."""
+        return squeeze_sortable_name(self.name)
+
+
+def read_groups(path, roster):
+    """Read a group set: Canvas' group export CSV or a two-column list.
+
+    Canvas' group set export (People > Groups > the set's menu > Export; the
+    columns of its Group Categories CSV format) has `name, canvas_user_id,
+    user_id, login_id, sections, group_name, canvas_group_id, group_id`.
+    Members are found by `canvas_user_id`, else by `user_id` (SIS User ID)
+    or `login_id` (SIS Login ID) on the roster. A hand-made CSV needs a
+    `group_name` (or `group`) column and a `canvas_user_id` (or `ID`) column.
+    Rows without a group (students not in any group) are skipped.
+
+    Args:
+        path: The CSV.
+        roster: The `Roster`, to resolve SIS ids.
+
+    Returns:
+        `Group`s in file order.
+
+    Raises:
+        CanvasFormatError: missing file, no group or user column, a member
+            that is not on the roster, a student in two groups.
+    """
+    text = _read_text(path, "the group set")
+    dialect = detect_dialect(text)
+    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff")),
+                                      delimiter=dialect.delimiter) if any(row)]
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    group_column = next((name for name in GROUP_NAME_COLUMNS if name in header), None)
+    user_columns = [name for name in GROUP_USER_COLUMNS if name in header]
+    if group_column is None or not user_columns:
+        raise CanvasFormatError(
+            f"{path} is not a group set: it needs a 'group_name' column and a "
+            "'canvas_user_id' (or 'user_id' / 'login_id') column, as in the CSV Canvas "
+            f"exports from People > Groups (found columns: {', '.join(header) or 'none'}).")
+    by_sis = {student.sis_user_id: student.canvas_id for student in roster.students
+              if student.sis_user_id}
+    by_login = {student.sis_login_id: student.canvas_id for student in roster.students
+                if student.sis_login_id}
+    known = {student.canvas_id for student in roster.students}
+    members, group_of = {}, {}
+    for line, row in enumerate(rows[1:], start=2):
+        values = dict(zip(header, (cell.strip() for cell in row)))
+        group = values.get(group_column, "")
+        if not group:
+            continue
+        canvas_id = (values.get("canvas_user_id") or values.get(CANVAS_ID)
+                     or by_sis.get(values.get("user_id", ""))
+                     or by_login.get(values.get("login_id", "")))
+        if not canvas_id or canvas_id not in known:
+            who = values.get("name") or canvas_id or values.get("user_id") or "a member"
+            raise CanvasFormatError(
+                f"{path} line {line}: {who} of group {group!r} is not on the roster. "
+                "Export the group set and the gradebook again so they list the same "
+                "students.")
+        if canvas_id in group_of and group_of[canvas_id] != group:
+            raise CanvasFormatError(
+                f"{path}: student {canvas_id} is in groups {group_of[canvas_id]!r} and "
+                f"{group!r}; a group assignment needs one group per student.")
+        group_of[canvas_id] = group
+        members.setdefault(group, [])
+        if canvas_id not in members[group]:
+            members[group].append(canvas_id)
+    return [Group(name, tuple(ids)) for name, ids in members.items()]

@@ -218,15 +218,18 @@ def collect(assignment, submissions_zip, roster, course_dir, database_url):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler address (tcp://host:8786) or scheduler file; "
                    "implies --engine dask (default: $COURSE_DASK_SCHEDULER).")
+@click.option("--student", "students", multiple=True, metavar="ID",
+              help="Regrade only this student (Canvas user id; repeat for several), "
+                   "e.g. after a late upload or a fixed check; the others are untouched.")
 @course_dir_option
-def autograde(assignment, workers, engine, scheduler, course_dir, database_url):
+def autograde(assignment, workers, engine, scheduler, students, course_dir, database_url):
     """Autograde every collected submission of ASSIGNMENT.
 
     Runs nbgrader autograde once per student, so a broken notebook is reported
     with its reason and the batch goes on. With several workers, or on a Dask
     cluster, the notebooks run side by side in scratch course folders and this
     process alone writes the grades into the gradebook. Ends with: submitted =
-    graded + failed.
+    graded + failed. With --student, only those students are graded again.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -253,7 +256,7 @@ def autograde(assignment, workers, engine, scheduler, course_dir, database_url):
             report = autograde_assignment(course, on_start=on_start,
                                           on_done=lambda result: progress.advance(task),
                                           workers=workers, engine=engine,
-                                          scheduler=scheduler)
+                                          scheduler=scheduler, only=students or None)
     show_autograde_report(report, names_by_id(course), console)
 
 
@@ -289,14 +292,29 @@ def feedback(assignment, course_dir, database_url):
               show_default=True,
               help="Cell for students without a submission: blank (Canvas keeps its "
                    "grade) or 0.")
+@click.option("--raw-points", is_flag=True,
+              help="Write nbgrader's points instead of scaling them to the column's "
+                   "Points Possible in Canvas (Canvas keeps its points possible on import).")
+@click.option("--replace-existing", is_flag=True,
+              help="Overwrite grades Canvas already holds (EX, a TA's regrade) with ours; "
+                   "by default they are kept and listed.")
+@click.option("--groups", type=click.Path(dir_okay=False),
+              help="Group set CSV (Canvas' group export, or group_name + canvas_user_id): "
+                   "every member gets the score of the group's submission.")
+@click.option("--include-test-student", is_flag=True,
+              help="Export Canvas' Test Student (Student View) too.")
 @course_dir_option
-def export(assignment, roster, output, column, missing, course_dir, database_url):
+def export(assignment, roster, output, column, missing, raw_points, replace_existing, groups,
+           include_test_student, course_dir, database_url):
     """Write a Canvas gradebook import CSV for ASSIGNMENT.
 
-    The CSV has the roster's Student, ID, SIS User ID, SIS Login ID and Section
-    columns and one grade column reusing the roster's exact "Title (id)"
-    header, so Canvas updates that assignment. Submissions that failed to
-    grade score 0 and are listed. For nbgrader's own CSV of every assignment,
+    The CSV has the roster's identity columns and one grade column reusing the
+    roster's exact "Title (id)" header, so Canvas updates that assignment; it
+    is written in the roster's own dialect (comma or semicolon, decimal point
+    or comma). Scores are scaled to the column's Points Possible in Canvas.
+    Submissions that failed to grade score 0 and are listed; grades already in
+    Canvas that differ are kept and listed; submissions of students not on the
+    roster go to a side file. For nbgrader's own CSV of every assignment,
     `nbgrader export` still works in the course directory.
     """
     from autograder.grading.export import export_grades
@@ -304,7 +322,10 @@ def export(assignment, roster, output, column, missing, course_dir, database_url
 
     with workflow_errors():
         course = open_ta_course(course_dir, assignment, database_url)
-        report = export_grades(course, roster, output, column=column, missing=missing)
+        report = export_grades(course, roster, output, column=column, missing=missing,
+                               points="raw" if raw_points else "canvas",
+                               replace_existing=replace_existing, groups_path=groups,
+                               include_test_student=include_test_student)
     show_export_report(report, rich_console())
 
 

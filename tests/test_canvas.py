@@ -184,15 +184,16 @@ def test_find_assignment_column_reports_missing_and_ambiguous_columns(export_csv
 def test_written_import_reads_back_under_canvas_rules(export_csv, tmp_path):
     roster = read_roster(export_csv)
     column = find_assignment_column(roster, "project1")
-    path = write_gradebook_import(tmp_path / "import.csv", roster, column, 10,
+    path = write_gradebook_import(tmp_path / "import.csv", roster, column,
                                   {"4821": 7.5, "4822": 0.0})
-    lines = path.read_text().splitlines()
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # the roster's own dialect
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0] == ("Student,ID,SIS User ID,SIS Login ID,Integration ID,Section,"
                         "Project 1: Neural nets (48213)")
-    assert lines[1] == "    Points Possible,,,,,,10"
+    assert lines[1] == "    Points Possible,,,,,,10.00"
     preview = preview_gradebook_import(path, roster)
     assert [(item.header, item.points_possible) for item in preview.columns] == [
-        ("Project 1: Neural nets (48213)", "10")]
+        ("Project 1: Neural nets (48213)", "10.00")]
     assert preview.new_assignments == [] and preview.unmatched == []
     assert preview.grades == {"4821": {"Project 1: Neural nets (48213)": "7.5"},
                               "4822": {"Project 1: Neural nets (48213)": "0"}}
@@ -237,3 +238,74 @@ def test_write_roster_produces_a_readable_export(tmp_path):
     roster = read_roster(path)
     assert [s.name for s in roster.students] == ["Lovelace, Ada"]
     assert roster.assignment_columns[0].points_possible == "3"
+
+
+# ---------------------------------------------------------------- dialects
+
+@pytest.mark.parametrize("text, dialect", [
+    # lib/csv_with_i18n.rb: ',' by default; ';' by user choice or when the
+    # locale's decimal mark is a comma; a BOM on request.
+    ("Student,ID,Section,HW (1)\n    Points Possible,,,10.00\n", (",", ".", False)),
+    ('\ufeffStudent,ID,Section,HW (1)\n    Points Possible,,,"8,50"\n', (",", ",", True)),
+    ("Student;ID;Section;HW (1)\n    Points Possible;;;8,50\n", (";", ",", False)),
+    ("Student;ID;Section;HW (1)\n    Points Possible;;;8.50\n", (";", ".", False)),
+    ("Student;ID;Section;HW (1)\n    Points Possible;;;10\n", (";", ",", False)),
+    ('Student,ID,Section,HW (1)\n"Bitdiddle, Ben",1,A,3\n', (",", ".", False)),
+])
+def test_detect_dialect_follows_canvas_importer(text, dialect):
+    assert canvas.detect_dialect(text) == canvas.CsvDialect(*dialect)
+
+
+@pytest.mark.parametrize("text, number", [
+    # lib/gradebook_importer.rb, CSV converter decimal_comma_to_period: the
+    # last separator is the decimal mark.
+    ("8,50", 8.5), ("8.50", 8.5), ("1.234,5", 1234.5), ("-2", -2.0), ("14", 14.0),
+    ("EX", None), ("", None), ("N/A", None), ("(read only)", None),
+])
+def test_parse_number_reads_numbers_as_canvas_does(text, number):
+    assert canvas.parse_number(text) == number
+
+
+def test_roster_keeps_integration_id_and_root_account_in_canvas_order(tmp_path):
+    """gradebook_exporter.rb: Integration ID and Root Account sit between SIS Login ID
+    and Section; the importer finds them by position, so the import keeps the order."""
+    path = write_export(tmp_path / "e.csv",
+                        "    Points Possible,,,,,,,10.00\n"
+                        '"Bitdiddle, Ben",4821,S1,ben,I-9,uni.instructure.com,A,EX\n',
+                        header="Student,ID,SIS User ID,SIS Login ID,Integration ID,"
+                               "Root Account,Section,HW 1 (77)\n")
+    roster = read_roster(path)
+    assert roster.identity_columns == ["Student", "ID", "SIS User ID", "SIS Login ID",
+                                       "Integration ID", "Root Account", "Section"]
+    assert roster.cells == {"4821": {"HW 1 (77)": "EX"}}
+    column = roster.assignment_columns[0]
+    written = write_gradebook_import(tmp_path / "i.csv", roster, column, {"4821": 9.5})
+    lines = written.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[2] == '"Bitdiddle, Ben",4821,S1,ben,I-9,uni.instructure.com,A,9.5'
+    assert preview_gradebook_import(written, roster).grades == {"4821": {"HW 1 (77)": "9.5"}}
+
+
+def test_split_names_header_must_be_canvas_own(tmp_path):
+    path = write_export(tmp_path / "e.csv", "B,Ben,1,A\n", header="LastName,ID,Section,X\n")
+    with pytest.raises(CanvasFormatError, match="'FirstName' second"):
+        read_roster(path)
+
+
+def test_test_student_is_recognised_only_without_sis_ids(export_csv):
+    roster = read_roster(export_csv)
+    assert [student.canvas_id for student in roster.students if student.is_test_student] == [
+        "4899"]
+    assert not RosterStudent("Student, Test", "5", sis_user_id="S5").is_test_student
+
+
+def test_read_groups_rejects_files_that_are_not_group_sets(export_csv, tmp_path):
+    roster = read_roster(export_csv)
+    path = tmp_path / "groups.csv"
+    path.write_text("team,student\nA,4821\n")
+    with pytest.raises(CanvasFormatError, match="needs a 'group_name' column"):
+        canvas.read_groups(path, roster)
+    path.write_text("group_name,canvas_user_id\nA,4821\nB,4821\n")
+    with pytest.raises(CanvasFormatError, match="in groups 'A' and 'B'"):
+        canvas.read_groups(path, roster)
+    path.write_text("group_name;login_id\nTeam 1;ana@uni.edu\n;ben@uni.edu\n")
+    assert canvas.read_groups(path, roster) == [canvas.Group("Team 1", ("4822",))]

@@ -57,7 +57,8 @@ from autograder.grading.engines import (PROCESSES, check_engine, default_workers
 from autograder.grading.logs import stderr_to
 from autograder.grading.notebooks import cell_ids
 from autograder.grading.preprocessors import AdoptExecutedNotebook, KeepExecutedCopy
-from autograder.grading.records import AUTOGRADE_RECORD, collected_students, write_record
+from autograder.grading.records import (AUTOGRADE_RECORD, autograde_record, collected_students,
+                                        write_record)
 from autograder.grading.results import read_notebook_results
 from autograder.grading.settings import settings_in_use
 from autograder.grading.warm_kernels import prestart
@@ -474,8 +475,8 @@ def grade_in_parallel(course, students, collected, log_path, workers=None,
 
 
 def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=PROCESSES,
-                         scheduler=None):
-    """Autograde every submission in `submitted/*/<assignment>/`.
+                         scheduler=None, only=None):
+    """Autograde every submission in `submitted/*/<assignment>/` (or some of them).
 
     Args:
         course: The `Course` seen through the assignment (`open_course`).
@@ -489,15 +490,19 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=
         engine: "processes" (this machine) or "dask" (a Dask cluster).
         scheduler: Dask scheduler address or scheduler file; None with the
             "dask" engine starts a local Dask cluster.
+        only: Student ids to regrade (after a late upload or a fixed check);
+            the others' grades, files and records stay as they are. None
+            grades everyone collected.
 
     Returns:
-        An `AutogradeReport` (graded + failed == submitted, always).
+        An `AutogradeReport` (graded + failed == the submissions graded, always).
 
     Raises:
         ValueError: `workers` is not a whole number of at least 1, or the
             engine and scheduler do not fit together.
-        CourseSetupError: nothing collected, the assignment cannot be set
-            up, or the Dask cluster cannot be reached.
+        CourseSetupError: nothing collected, a student in `only` has no
+            collected submission, the assignment cannot be set up, or the
+            Dask cluster cannot be reached.
 
     Example:
 
@@ -522,10 +527,12 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=
         raise CourseSetupError(
             f"no submissions of {course.assignment!r} in {course.root / 'submitted'}. "
             f"Run `course collect {course.assignment} <canvas zip>` first.")
+    if only is not None:
+        students = chosen_students(course, students, only)
     ensure_assignment_ready(course)
     collected = collected_students(course)
     log_path = course.working_folder / "autograde.log"
-    if log_path.exists():
+    if log_path.exists() and only is None:
         log_path.unlink()
     if engine == PROCESSES:
         workers = min(workers or default_workers(), len(students))
@@ -539,10 +546,26 @@ def autograde_assignment(course, on_start=None, on_done=None, workers=1, engine=
     if len(results) != len(students):  # pragma: no cover - guarded by construction
         raise CourseSetupError("autograde lost track of a submission; see " + str(log_path))
     report = AutogradeReport(course.assignment, results, log_path=log_path)
+    earlier = autograde_record(course) if only is not None else {}
     record = {"assignment": course.assignment,
-              "students": {result.student_id: asdict(result) for result in results}}
+              "students": {**earlier,
+                           **{result.student_id: asdict(result) for result in results}}}
     report.record_path = write_record(course, AUTOGRADE_RECORD, record)
     return report
+
+
+def chosen_students(course, submitted, only):
+    """The students of `only`, checked against those collected (sorted, no repeats)."""
+    wanted = sorted({str(student).strip() for student in only})
+    unknown = [student for student in wanted if student not in submitted]
+    if not wanted or unknown:
+        listing = ", ".join(submitted[:20]) + (" ..." if len(submitted) > 20 else "")
+        raise CourseSetupError(
+            f"no collected submission of {course.assignment!r} for "
+            f"{', '.join(unknown) or 'an empty student id'} (give the Canvas user id; "
+            f"collected: {listing}). Collect the student's zip first with "
+            f"`course collect {course.assignment} <canvas zip>`.")
+    return wanted
 
 
 def grade_sequentially(course, students, collected, log_path, on_start=None, on_done=None):

@@ -15,8 +15,7 @@ from pathlib import Path
 import nbformat
 
 from autograder import canvas
-from autograder.grading.notebooks import (answer_cells, test_cells, total_points,
-                                          without_region_markers)
+from autograder.grading.notebooks import answer_cells, test_cells, without_region_markers
 
 FIRST_ATTACHMENT_ID = 700100
 
@@ -185,9 +184,3 @@ def write_class_roster(path, classmates, assignment, points_possible,
     path = canvas.write_roster(path, [classmate.roster_entry for classmate in classmates],
                                [quiz, column], extra_rows=[["Manual Posting", ""]])
     return path, column.header
-
-
-def points_possible(source_folder):
-    """Total points of the graded cells of an assignment's source notebooks."""
-    return sum(total_points(nbformat.read(str(path), as_version=4))
-               for path in sorted(Path(source_folder).glob("*.ipynb")))

@@ -25,6 +25,7 @@ from autograder.grading.records import names_by_id
 
 MARKER = ".course-demo"
 DEFAULT_DIRECTORY = "course_demo"
+CANVAS_POINTS_POSSIBLE = 100
 
 
 @dataclass
@@ -175,9 +176,10 @@ def run_demo(directory=None, assignment=None, solutions=None, console=None,
     canvas_folder = root / "canvas"
     run.zip_path = classroom.write_submissions_zip(
         canvas_folder / f"{assignment}_submissions.zip", run.classmates)
+    # Canvas gives a new assignment 100 points possible; the export scales to it.
     run.roster_path, _ = classroom.write_class_roster(
         canvas_folder / "gradebook_export.csv", run.classmates, assignment,
-        classroom.points_possible(course.source_folder))
+        CANVAS_POINTS_POSSIBLE)
     announce(f"course collect {assignment} {run.zip_path.name} --roster {run.roster_path.name}")
     run.collect = collect_submissions(course, run.zip_path, run.roster_path)
     show(views.show_collect_report, run.collect)

@@ -153,8 +153,3 @@ def error_output(name, message):
     return nbformat.NotebookNode(output_type="error", ename=name, evalue=message,
                                  traceback=[f"{name}: {message}"])
 
-
-def total_points(notebook):
-    """Points of every graded cell of a notebook node (tests and answers)."""
-    return sum(float(nbgrader_metadata(cell).get("points", 0)) for cell in notebook["cells"]
-               if is_grade(as_node(cell)))

@@ -125,17 +125,24 @@ def show_feedback_report(report, names, root, console):
 
 
 def show_export_report(report, console):
-    """Print the score per roster student and where the CSV is."""
+    """Print the score per roster student, what goes to Canvas, and where the CSV is."""
+    shown = format_score
     table = Table(title=f'{report.assignment} -> "{report.column.header}"')
-    for column in ("Student", "ID", "Section", "Score", "Late", "Status"):
+    for column in ("Student", "ID", "Section", "Points", "Canvas", "Late", "Status"):
         table.add_column(column)
     for row in report.rows:
         score = "" if row.score is None else (
-            f"{format_score(row.score)} / {format_score(report.points_possible)}")
+            f"{shown(row.score)} / {shown(report.points_possible)}")
+        written = ("" if row.canvas_score is None else
+                   f"{shown(row.canvas_score)} / {shown(report.canvas_points)}")
+        if row.kept:
+            written = f"[yellow]kept {row.existing}[/yellow]"
         status = row.status if not row.status.startswith("failed") else f"[red]{row.status}[/red]"
-        table.add_row(row.name, row.canvas_id, row.section, score,
+        table.add_row(row.name, row.canvas_id, row.section, score, written,
                       "[yellow]LATE[/yellow]" if row.late else "", status)
     console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"Wrote {report.output}: import it in Canvas (Grades > Import). "

@@ -28,7 +28,7 @@ from autograder.grading.preprocessors.hide_hidden_test_source import HIDDEN_NOTE
 TOY_COURSE = Path(__file__).resolve().parents[1] / "files" / "toy_course"
 TOY_SOLUTIONS = TOY_COURSE / "solutions"
 # The toy has one task, so the demo's "partial" student hands in the stub.
-DEMO_SCORES = {"40101": "3", "40102": "0", "40103": "0", "40104": "3", "40105": "0",
+DEMO_SCORES = {"40101": "100", "40102": "0", "40103": "0", "40104": "100", "40105": "0",
                "40106": "0"}
 TINY_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGA"
             "hKmMIQAAAABJRU5ErkJggg==")
@@ -78,7 +78,7 @@ def test_every_student_in_the_zip_gets_the_right_score(demo):
     roster_path = root / "canvas" / "gradebook_export.csv"
     preview, grades = import_grades(csv_path, roster_path)
     assert [(column.header, column.points_possible) for column in preview.columns] == [
-        ("Toy (90001)", "3")]
+        ("Toy (90001)", "100")]
     assert preview.new_assignments == [] and preview.unmatched == []
     entries, _ = canvas.read_submissions_zip(root / "canvas" / "toy_submissions.zip")
     assert {entry.student_id for entry in entries} == set(DEMO_SCORES)
@@ -130,18 +130,15 @@ def test_export_missing_zero_and_explicit_column(demo, tmp_path):
     assert "points possible" in result.output  # 5 on Canvas, 3 in nbgrader
 
 
-def rewrite_roster(source, destination, drop_id=None, rename=None):
+def rewrite_roster(source, destination, rename):
     text = Path(source).read_text(encoding="utf-8-sig")
-    lines = [line for line in text.splitlines() if drop_id is None or f",{drop_id}," not in line]
-    text = "\n".join(lines) + "\n"
-    for old, new in (rename or {}).items():
+    for old, new in rename.items():
         text = text.replace(old, new)
     Path(destination).write_text(text)
     return destination
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"drop_id": "40104"}, "not on the roster"),
     ({"rename": {"Toy (90001)": "Homework (90001)"}}, "no roster column title contains"),
     ({"rename": {"Reading quiz 1 (90009)": "Toy bonus (90009)"}}, "several roster columns"),
 ])
@@ -252,6 +249,45 @@ def test_failed_submission_still_exported_with_zero(small_class):
     _, grades = import_grades(canvas_folder / "import.csv", roster)
     assert grades == {"501": {"Toy (90001)": "1"}, "502": {"Toy (90001)": "0"}}
     assert "could not be graded" in steps["export"].output
+
+
+def test_a_late_upload_is_collected_and_regraded_alone(small_class, tmp_path):
+    """A second Canvas zip holding one student replaces only that student's files;
+    `autograde --student` regrades only them: the classmate's autograded notebook,
+    gradebook score and record stay as they were."""
+    source_root, canvas_folder, roster, _ = small_class
+    root = tmp_path / "course"
+    shutil.copytree(source_root, root)
+    ronda_graded = root / "autograded" / "501" / "toy" / "toy.ipynb"
+    ronda_before = (ronda_graded.stat().st_mtime_ns, ronda_graded.read_bytes())
+    ronda_submitted = (root / "submitted" / "501" / "toy" / "toy.ipynb").read_bytes()
+    solution = nbformat.read(str(root / "solutions" / "toy" / "toy.ipynb"), as_version=4)
+    stub = nbformat.read(str(root / "assignments" / "toy" / "toy.ipynb"), as_version=4)
+    late_zip = tmp_path / "late.zip"
+    with zipfile.ZipFile(late_zip, "w") as archive:
+        archive.writestr(canvas.entry_name_for("Broken, Bea", "502", "13", "toy-1.ipynb",
+                                               late=True),
+                         classroom.as_bytes(classroom.fill_stub(stub, solution)))
+    result = run("collect", "toy", late_zip, "--roster", roster, "--course-dir", root)
+    assert result.exit_code == 0, result.output
+    assert (root / "submitted" / "501" / "toy" / "toy.ipynb").read_bytes() == ronda_submitted
+    result = run("autograde", "toy", "--student", "502", "--course-dir", root)
+    assert result.exit_code == 0, result.output
+    assert "submitted 1 = graded 1 + failed 0" in result.output
+    assert (ronda_graded.stat().st_mtime_ns, ronda_graded.read_bytes()) == ronda_before
+    record = json.loads((root / "downloaded" / "toy" / "autograde.json").read_text())
+    assert {student: (entry["status"], entry["score"])
+            for student, entry in record["students"].items()} == {
+        "501": ("graded", 1.0), "502": ("graded", 3.0)}
+    result = run("export", "toy", "--roster", roster, "-o", tmp_path / "import.csv",
+                 "--raw-points", "--course-dir", root)
+    assert result.exit_code == 0, result.output
+    _, grades = import_grades(tmp_path / "import.csv", roster)
+    assert grades == {"501": {"Toy (90001)": "1"}, "502": {"Toy (90001)": "3"}}
+    result = run("autograde", "toy", "--student", "999", "--course-dir", root)
+    assert result.exit_code == 2
+    assert "no collected submission of 'toy' for 999" in result.output
+    assert "collected: 501, 502" in result.output
 
 
 def test_hide_hidden_test_source_keeps_outputs_and_shortens_test_tracebacks():
