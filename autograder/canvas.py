@@ -36,6 +36,7 @@ Three formats meet here:
 import csv
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,9 @@ CALCULATED_COLUMN_WORDS = ("Current Score", "Current Points", "Current Grade", "
                            "Final Points", "Final Grade", "Override Score", "Override Grade",
                            "Override Status")
 NOTEBOOK_SUFFIX = ".ipynb"
+# Safari saves a notebook opened in the browser as "name.ipynb.txt".
+SAFARI_SUFFIX = ".ipynb.txt"
+ZIP_SUFFIX = ".zip"
 # What Canvas' importer reads as a number ("8,50", "1.234,5", "-3"), before it
 # turns the last separator into a decimal point.
 CANVAS_NUMBER = re.compile(r"^-?[0-9.,]+%?$")
@@ -219,6 +223,10 @@ class SubmissionEntry:
         late: Whether Canvas marked the submission late.
         filename: The file name as uploaded (after Canvas' own renaming, so
             possibly "hw-1.ipynb").
+        zip_path: The entry's full name in the zip (folders included, as
+            stored); "" when made by hand.
+        unpacked_from: For a notebook taken out of an uploaded zip, that
+            zip's file name.
     """
 
     entry_name: str
@@ -227,6 +235,8 @@ class SubmissionEntry:
     attachment_id: str
     late: bool
     filename: str
+    zip_path: str = ""
+    unpacked_from: str = ""
 
     @property
     def anonymous(self):
@@ -234,14 +244,37 @@ class SubmissionEntry:
 
     @property
     def is_notebook(self):
-        return self.filename.lower().endswith(NOTEBOOK_SUFFIX)
+        return notebook_name(self.filename) is not None
+
+    @property
+    def is_zip(self):
+        return self.filename.lower().endswith(ZIP_SUFFIX)
+
+
+def notebook_name(filename):
+    """The notebook a file name stands for, with a lower-case `.ipynb`; None if none.
+
+    `Project1.IPYNB` is `Project1.ipynb`; Safari's `project1.ipynb.txt` is
+    `project1.ipynb`.
+
+    Example:
+
+    >>> notebook_name("Project1.IPYNB"), notebook_name("project1.ipynb.txt"), notebook_name("a.py")
+    ('Project1.ipynb', 'project1.ipynb', None)
+    """
+    lowered = filename.lower()
+    for suffix in (NOTEBOOK_SUFFIX, SAFARI_SUFFIX):
+        if lowered.endswith(suffix) and len(filename) > len(suffix):
+            return filename[:-len(suffix)] + NOTEBOOK_SUFFIX
+    return None
 
 
 def parse_entry_name(entry_name):
     """Decode a Canvas submissions-zip entry name.
 
     Folders in front of the name are ignored (a re-zipped download keeps
-    them). Anonymous entries are recognised when the anonymous id holds a
+    them). The name is read in Unicode's composed form (NFC): a zip made
+    again on a Mac spells "ü" as "u" plus a combining mark. Anonymous entries are recognised when the anonymous id holds a
     letter or the entry starts with the late marker; an all-digit id after
     `anon_` is read as a student whose sortable name is "anon".
 
@@ -257,21 +290,21 @@ def parse_entry_name(entry_name):
     >>> entry.student_id, entry.late, entry.filename
     ('4821', True, 'project1-1.ipynb')
     """
-    name = entry_name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFC", entry_name.replace("\\", "/").rsplit("/", 1)[-1])
     match = ANONYMOUS_ENTRY.match(name)
     if match and (match["late"] or not match["anonymous_id"].isdigit()):
         return SubmissionEntry(name, f"anon_{match['anonymous_id']}", "",
                                match["attachment_id"], bool(match["late"]),
-                               match["filename"])
+                               match["filename"], entry_name)
     match = NAMED_ENTRY.match(name)
     if match:
         return SubmissionEntry(name, match["user_id"], match["name"],
                                match["attachment_id"], bool(match["late"]),
-                               match["filename"])
+                               match["filename"], entry_name)
     match = TEXT_ENTRY.match(name)
     if match:
         return SubmissionEntry(name, match["user_id"], match["name"] or "", "",
-                               bool(match["late"]), f"{match['kind']}.html")
+                               bool(match["late"]), f"{match['kind']}.html", entry_name)
     return None
 
 
@@ -295,7 +328,7 @@ def squeeze_sortable_name(sortable_name):
     >>> squeeze_sortable_name("O'Neil, Ana-Maria")
     'oneilanamaria'
     """
-    squeezed = re.sub(r"_(\d+)_", r"\1", sortable_name)
+    squeezed = re.sub(r"_(\d+)_", r"\1", unicodedata.normalize("NFC", sortable_name))
     return re.sub(r"[^\w]", "", squeezed).lower()
 
 

@@ -187,22 +187,29 @@ def rich_console():
 @click.argument("submissions_zip", type=click.Path(dir_okay=False))
 @click.option("--roster", type=click.Path(dir_okay=False),
               help="Canvas gradebook export (CSV), for names and sections.")
+@click.option("--include-test-student", is_flag=True,
+              help="Collect Canvas' Test Student (Student View) too.")
 @course_dir_option
-def collect(assignment, submissions_zip, roster, course_dir, database_url):
+def collect(assignment, submissions_zip, roster, include_test_student, course_dir,
+            database_url):
     """Unpack a Canvas submissions zip into nbgrader's submitted/ folder.
 
     SUBMISSIONS_ZIP is the zip from Canvas' "Download Submissions". Each
     student's notebooks land in submitted/<canvas user id>/ASSIGNMENT/ through
     nbgrader's zip_collect; renamed copies and resubmissions (hw-1.ipynb) are
-    saved under the released name, other files are listed and skipped, and
-    Canvas' LATE marks are kept in downloaded/ASSIGNMENT/collect.json.
+    saved under the released name (so are Project1.IPYNB, Safari's .ipynb.txt
+    and notebooks inside an uploaded zip), other files are listed and
+    skipped, and Canvas' LATE marks are kept in downloaded/ASSIGNMENT/collect.json.
+    A later zip (late uploads) adds or replaces only the students it holds.
+    A zip of another assignment is refused before anything is written.
     """
     from autograder.grading.collect import collect_submissions
     from autograder.grading.views import show_collect_report
 
     with workflow_errors():
         course = open_ta_course(course_dir, assignment, database_url)
-        report = collect_submissions(course, submissions_zip, roster)
+        report = collect_submissions(course, submissions_zip, roster,
+                                     include_test_student=include_test_student)
     show_collect_report(report, rich_console())
 
 

@@ -25,10 +25,11 @@ kept in the collection record `downloaded/<assignment>/collect.json`, shown by
 and applies its own late policy to the imported score.
 """
 
+import io
 import os
 import shutil
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from nbgrader.apps.zipcollectapp import ZipCollectApp
@@ -97,6 +98,9 @@ class StudentCollection:
         name: "Last, First" from the roster, when known.
         section: Section from the roster, when known.
         on_roster: False when a roster was given and lacks this student.
+        group_name: The squeezed name the zip gives instead of the student's
+            (a group submission), when a roster shows the difference.
+        test_student: True for Canvas' Test Student (not collected).
     """
 
     student_id: str
@@ -108,6 +112,8 @@ class StudentCollection:
     name: str = ""
     section: str = ""
     on_roster: bool = True
+    group_name: str = ""
+    test_student: bool = False
 
     @property
     def collected(self):
@@ -151,6 +157,12 @@ def _attachment_order(entry):
     return int(entry.attachment_id) if entry.attachment_id.isdigit() else -1
 
 
+def names_of(entry):
+    """The lower-case names an uploaded notebook may stand for (with and without -N)."""
+    name = canvas.notebook_name(entry.filename).lower()
+    return {name, canvas.original_filename(name)}
+
+
 def plan_student(student, entries, released, released_ids, grade_ids_of):
     """Decide what each of one student's files becomes (fills `student` in place).
 
@@ -167,12 +179,13 @@ def plan_student(student, entries, released, released_ids, grade_ids_of):
             notebooks.append(entry)
         else:
             student.skipped[entry.entry_name] = f"not a notebook ({entry.filename}): ignored"
-    # The released name, with or without Canvas' resubmission counter; of
-    # several such uploads the newest (highest attachment id) wins.
+    # The released name (in any letter case, Safari's .txt removed), with or
+    # without Canvas' resubmission counter; of several such uploads the
+    # newest (highest attachment id) wins.
     matched = {}
     for name in released:
         candidates = [entry for entry in notebooks if entry not in matched.values()
-                      and name in (entry.filename, canvas.original_filename(entry.filename))]
+                      and name.lower() in names_of(entry)]
         if candidates:
             matched[name] = max(candidates, key=_attachment_order)
             for older in candidates:
@@ -180,6 +193,9 @@ def plan_student(student, entries, released, released_ids, grade_ids_of):
                     student.skipped[older.entry_name] = (
                         f"older upload of {name} ({older.filename}): newest kept")
                     notebooks.remove(older)
+    for entry in entries:
+        if entry.unpacked_from:
+            student.notes.append(f"{entry.filename} unpacked from {entry.unpacked_from}")
     for name, entry in matched.items():
         student.saved[entry.entry_name] = name
         if entry.filename != name:
@@ -214,9 +230,9 @@ def plan_student(student, entries, released, released_ids, grade_ids_of):
             student.notes.append(f"{entry.filename} saved as {released[0]} (the only notebook)")
     used = set(student.saved.values())
     for entry in sorted(leftovers, key=_attachment_order, reverse=True):
-        keep_as = canvas.original_filename(entry.filename)
+        keep_as = canvas.original_filename(canvas.notebook_name(entry.filename))
         if keep_as in used:
-            keep_as = entry.filename
+            keep_as = canvas.notebook_name(entry.filename)
         if keep_as in used:
             student.skipped[entry.entry_name] = f"older upload of {keep_as}: newest kept"
             continue
@@ -227,7 +243,8 @@ def plan_student(student, entries, released, released_ids, grade_ids_of):
         student.notes.append(f"no {name} submitted")
 
 
-def plan_collection(entries, released, released_ids, grade_ids_of, roster=None):
+def plan_collection(entries, released, released_ids, grade_ids_of, roster=None,
+                    include_test_student=False):
     """Plan a whole zip: per-student saved names, skips and notes.
 
     Args:
@@ -236,6 +253,7 @@ def plan_collection(entries, released, released_ids, grade_ids_of, roster=None):
         released_ids: Released name -> grade ids.
         grade_ids_of: Function entry -> grade ids of that notebook (or None).
         roster: Optional `canvas.Roster` for names and sections.
+        include_test_student: Collect Canvas' Test Student too.
 
     Returns:
         Student id -> `StudentCollection`, in zip order.
@@ -248,17 +266,38 @@ def plan_collection(entries, released, released_ids, grade_ids_of, roster=None):
     for student_id, own in by_student.items():
         student = StudentCollection(student_id, own[0].sortable_name,
                                     late=any(entry.late for entry in own))
+        person = people.get(student_id)
         if roster is not None:
-            person = people.get(student_id)
             if person is None:
                 student.on_roster = False
                 student.notes.append("anonymous submission: not on the roster"
                                      if own[0].anonymous else "not on the roster")
             else:
                 student.name, student.section = person.name, person.section
-        plan_student(student, own, released, released_ids, grade_ids_of)
+                if (own[0].sortable_name
+                        and own[0].sortable_name != canvas.squeeze_sortable_name(person.name)):
+                    student.group_name = own[0].sortable_name
+                    student.notes.append(
+                        f"named {own[0].sortable_name!r} in the zip, not after the student: "
+                        "a group submission? `course export --groups` gives every member "
+                        "its score")
+        if not include_test_student and is_test_student(own[0], person, roster):
+            student.test_student = True
+            for entry in own:
+                student.skipped[entry.entry_name] = (
+                    "Canvas' Test Student (Student View): not collected "
+                    "(--include-test-student collects it)")
+        else:
+            plan_student(student, own, released, released_ids, grade_ids_of)
         students[student_id] = student
     return students
+
+
+def is_test_student(entry, person, roster):
+    """Canvas' Student View user: "studenttest" in the zip, and so on the roster if given."""
+    if entry.sortable_name != canvas.squeeze_sortable_name(canvas.TEST_STUDENT_NAME):
+        return False
+    return roster is None or (person is not None and person.is_test_student)
 
 
 # --------------------------------------------------------------------------
@@ -269,7 +308,7 @@ def run_zip_collect(course, zip_path, saved_names):
     """Run nbgrader's `ZipCollectApp` with the Canvas plugin over one zip.
 
     The zip is copied to `downloaded/<assignment>/archive/` (replacing any
-    earlier download) and extracted next to it; each planned file lands in
+    earlier one) and extracted next to it; each planned file lands in
     `submitted/<student>/<assignment>/`.
 
     Returns:
@@ -299,6 +338,69 @@ def run_zip_collect(course, zip_path, saved_names):
     return result
 
 
+def staged_zip(path, students, read_entry):
+    """Write the zip nbgrader collects: each planned notebook under a clean name.
+
+    nbgrader keeps the extension of the extracted file and cannot look into a
+    zip inside the zip, so `Project1.IPYNB`, Safari's `.ipynb.txt`, names in
+    decomposed Unicode and zipped notebooks would be lost or mis-named. The
+    staged zip holds every planned file once, named the way Canvas names
+    entries but with the name it is saved under.
+
+    Args:
+        path: The zip to write.
+        students: The planned `StudentCollection`s.
+        read_entry: Function entry name -> bytes.
+
+    Returns:
+        Staged entry name -> file name in `submitted/`, for the plugin.
+    """
+    saved_names = {}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for student in students:
+            for index, (entry_name, saved) in enumerate(sorted(student.saved.items())):
+                staged = canvas.entry_name_for(student.sortable_name or "student",
+                                               student.student_id, str(index), saved)
+                archive.writestr(staged, read_entry(entry_name))
+                saved_names[staged] = saved
+    return saved_names
+
+
+def unpack_zipped_notebooks(archive, entries):
+    """Replace each uploaded zip by the notebooks inside it.
+
+    Returns:
+        `(entries, contents, skipped)`: the entry list with inner notebooks in
+        place of their zip (named `<zip entry>/<inner name>`; a zip without
+        any stays), inner entry name -> bytes, and zip entry -> why it gave
+        nothing.
+    """
+    expanded, contents, skipped = [], {}, {}
+    for entry in entries:
+        if not entry.is_zip:
+            expanded.append(entry)
+            continue
+        try:
+            with zipfile.ZipFile(io.BytesIO(archive.read(entry.zip_path))) as inner:
+                names = [info.filename for info in inner.infolist() if not info.is_dir()
+                         and not info.filename.startswith("__MACOSX/")
+                         and canvas.notebook_name(info.filename.rsplit("/", 1)[-1])]
+                for name in names:
+                    inner_entry = replace(entry, entry_name=f"{entry.entry_name}/{name}",
+                                          filename=name.rsplit("/", 1)[-1],
+                                          unpacked_from=entry.filename)
+                    contents[inner_entry.entry_name] = inner.read(name)
+                    expanded.append(inner_entry)
+        except zipfile.BadZipFile:
+            skipped[entry.entry_name] = f"{entry.filename} is not a readable zip: ignored"
+            expanded.append(entry)
+            continue
+        if not names:
+            skipped[entry.entry_name] = f"{entry.filename} holds no notebook: ignored"
+            expanded.append(entry)
+    return expanded, contents, skipped
+
+
 def register_students(course, students):
     """Add collected students to the gradebook, named from the roster when known."""
     with course.gradebook() as gradebook:
@@ -312,17 +414,19 @@ def register_students(course, students):
             gradebook.update_or_create_student(student.student_id, **details)
 
 
-def collect_submissions(course, zip_path, roster_path=None):
+def collect_submissions(course, zip_path, roster_path=None, include_test_student=False):
     """Turn a Canvas submissions zip into nbgrader's `submitted/` folders.
 
     Everything is checked before anything is written: the zip must be a
-    Canvas download, the roster (when given) a Canvas gradebook export, the
-    assignment released.
+    Canvas download of this assignment, the roster (when given) a Canvas
+    gradebook export, the assignment released. A second zip (a late upload)
+    adds its students and replaces only their files.
 
     Args:
         course: The `Course` seen through the assignment (see `open_course`).
         zip_path: The "Download Submissions" zip.
         roster_path: Optional Canvas gradebook export, for names and sections.
+        include_test_student: Collect Canvas' Test Student (Student View) too.
 
     Returns:
         A `CollectReport`; its record is also written to
@@ -331,7 +435,8 @@ def collect_submissions(course, zip_path, roster_path=None):
 
     Raises:
         canvas.CanvasFormatError: the zip or roster is not in Canvas' format.
-        CourseSetupError: the assignment is not released or nbgrader failed.
+        CourseSetupError: the assignment is not released, the zip holds
+            another assignment, or nbgrader failed.
 
     Example:
 
@@ -354,24 +459,41 @@ def collect_submissions(course, zip_path, roster_path=None):
     released = course.released_notebooks()
     released_ids = course.released_cell_ids()
     with zipfile.ZipFile(zip_path) as archive:
-        by_name = {}
-        for info in archive.infolist():
-            by_name.setdefault(info.filename.rsplit("/", 1)[-1], info.filename)
+        entries, inner_contents, bad_zips = unpack_zipped_notebooks(archive, entries)
+
+        def read_entry(entry_name):
+            if entry_name in inner_contents:
+                return inner_contents[entry_name]
+            return archive.read(by_name[entry_name])
+
+        by_name = {entry.entry_name: entry.zip_path for entry in entries}
 
         def grade_ids_of(entry):
             try:
-                return cell_ids_in_text(archive.read(by_name[entry.entry_name]).decode("utf-8"))
+                return cell_ids_in_text(read_entry(entry.entry_name).decode("utf-8"))
             except (KeyError, UnicodeDecodeError):
                 return None
 
-        students = plan_collection(entries, released, released_ids, grade_ids_of, roster)
-    saved_names = {entry_name: saved for student in students.values()
-                   for entry_name, saved in student.saved.items()}
-    report = CollectReport(course.assignment, students,
-                           [(name, "not named like a Canvas submission") for name in unreadable],
-                           released)
-    if saved_names:
-        result = run_zip_collect(course, zip_path, saved_names)
+        students = plan_collection(entries, released, released_ids, grade_ids_of, roster,
+                                   include_test_student)
+        for entry_name, why in bad_zips.items():
+            student = students[canvas.parse_entry_name(entry_name).student_id]
+            if entry_name in student.skipped:
+                student.skipped[entry_name] = why
+        refuse_another_assignment(course, students, entries, grade_ids_of)
+        report = CollectReport(course.assignment, students,
+                               [(name, "not named like a Canvas submission")
+                                for name in unreadable], released)
+        if report.collected:
+            staging = course.working_folder / "staging"
+            staging.mkdir(parents=True, exist_ok=True)
+            staged = staging / "canvas_submissions.zip"
+            saved_names = staged_zip(staged, report.collected, read_entry)
+    if report.collected:
+        try:
+            result = run_zip_collect(course, staged, saved_names)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         if not result["success"]:
             raise CourseSetupError("nbgrader zip_collect failed:\n"
                                    + (result.get("log") or result.get("error", "")))
@@ -389,3 +511,37 @@ def collect_submissions(course, zip_path, roster_path=None):
     record["assignment"] = course.assignment
     report.record_path = write_record(course, COLLECT_RECORD, record)
     return report
+
+
+def refuse_another_assignment(course, students, entries, grade_ids_of):
+    """Stop before writing when the zip's notebooks belong to another assignment.
+
+    Raises:
+        CourseSetupError: the zip holds notebooks but no student's notebook
+            is this assignment's; the message names the assignment whose
+            graded cells or file names they carry, when the course has it.
+    """
+    notebooks = [entry for entry in entries if entry.is_notebook]
+    released = set(course.released_notebooks())
+    if not notebooks or any(set(student.saved.values()) & released
+                            for student in students.values()):
+        return
+    names = sorted({canvas.original_filename(canvas.notebook_name(entry.filename))
+                    for entry in notebooks})
+    found_ids = set().union(*(grade_ids_of(entry) or set() for entry in notebooks))
+    likely = []
+    for other in course.assignments():
+        if other == course.assignment:
+            continue
+        other_names = {path.name for path in course.notebooks(other)}
+        other_ids = set().union(set(), *(cell_ids_in_text(path.read_text()) or set()
+                                         for path in course.notebooks(other)))
+        if other_names & set(names) or other_ids & found_ids:
+            likely.append(other)
+    guess = (f" They look like {' or '.join(repr(name) for name in likely)}: collect it "
+             f"with `course collect {likely[0]} <zip>`." if likely else "")
+    raise CourseSetupError(
+        f"this zip holds no {', '.join(sorted(released))} from any student (its notebooks: "
+        f"{', '.join(names[:5])}{' ...' if len(names) > 5 else ''}), so it is not the "
+        f"download of {course.assignment!r}.{guess} Otherwise download the submissions of "
+        f"{course.assignment!r} from Canvas. Nothing was written.")

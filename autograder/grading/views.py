@@ -65,13 +65,18 @@ def show_collect_report(report, console):
             table.add_row(entry_name, reason)
         console.print(table)
     if report.students and not report.released_found:
-        console.print(f"[red]No student handed in {', '.join(report.released)}[/red]: is "
-                      f"this the zip of another assignment?")
+        console.print(f"[red]No student handed in {', '.join(report.released)}[/red].")
     off_roster = [student.student_id for student in report.students.values()
                   if not student.on_roster]
     if off_roster:
         console.print(f"[yellow]Not on the roster:[/yellow] {', '.join(off_roster)} "
-                      "(`course export` will refuse until the roster lists them).")
+                      "(`course export` leaves them out of the import and lists them).")
+    groups = sorted({student.group_name for student in report.students.values()
+                     if student.group_name})
+    if groups:
+        console.print(f"[yellow]Named after groups, not students:[/yellow] {', '.join(groups)}: "
+                      "for a group assignment pass the group set to `course export --groups` "
+                      "so every member gets the group's score.")
     console.print(f"Notebooks are in submitted/<canvas id>/{report.assignment}/; "
                   f"collection record: {report.record_path}")
 

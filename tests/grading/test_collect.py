@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -226,21 +227,113 @@ def test_plugin_works_with_plain_nbgrader_zip_collect(course, notebooks, tmp_pat
     assert plugin.collect("/x/readme.ipynb") is None
 
 
-def test_a_notebook_from_another_assignment_is_not_renamed(course, tmp_path):
+def test_a_zip_of_another_assignment_is_refused_and_nothing_written(course, tmp_path):
     foreign = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     foreign.cells[0].metadata["nbgrader"] = {"grade_id": "project2_answer", "solution": True,
                                              "grade": False, "locked": False,
                                              "schema_version": 3, "task": False}
     zip_path = make_zip(tmp_path / "subs.zip", [
-        ("Lovelace, Ada", "101", "1", "project2.ipynb", classroom.as_bytes(foreign), False)])
-    report = collect_submissions(course, zip_path)
-    assert not submitted(course, "101").exists()
-    assert submitted(course, "101", "project2.ipynb").is_file()  # kept, not graded
-    assert any("another assignment" in note for note in report.students["101"].notes)
-    assert report.released_found == 0
+        ("Lovelace, Ada", "101", "1", "project2.ipynb", classroom.as_bytes(foreign), False),
+        ("Babbage, Charles", "102", "2", "project2-1.ipynb", classroom.as_bytes(foreign),
+         False)])
+    before = files_under(course.root)
+    with pytest.raises(CourseSetupError, match="this zip holds no toy.ipynb from any student"):
+        collect_submissions(course, zip_path)
+    assert files_under(course.root) == before
     result = CliRunner(env={"COLUMNS": "200"}).invoke(
         main, ["collect", "toy", str(zip_path), "--course-dir", str(course.root)])
-    assert "No student handed in toy.ipynb" in result.output
+    assert result.exit_code == 2
+    assert "not the download of 'toy'" in result.output and "project2.ipynb" in result.output
+
+
+def test_a_zip_of_another_assignment_of_the_course_is_named(course, notebooks, tmp_path):
+    """The toy's own notebook collected as a second assignment 'quiz' points back to toy."""
+    (course.root / "solutions" / "quiz").mkdir()
+    stub = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("quiz")])
+    stub.cells[0].metadata["nbgrader"] = {"grade_id": "quiz_text", "solution": False,
+                                          "grade": False, "locked": True,
+                                          "schema_version": 3, "task": False}
+    nbformat.write(stub, str(course.root / "solutions" / "quiz" / "quiz.ipynb"))
+    zip_path = make_zip(tmp_path / "subs.zip", [
+        ("Lovelace, Ada", "101", "1", "toy.ipynb", notebooks["full"], False)])
+    with pytest.raises(CourseSetupError, match="They look like 'toy'"):
+        collect_submissions(open_course(course.root, "quiz"), zip_path)
+    assert not (course.root / "submitted").exists()
+
+
+def test_upper_case_safari_and_zipped_notebooks_are_collected(course, notebooks, tmp_path):
+    """content_zipper.rb keeps the uploaded display name (only `[\\x00/\\:*?"<>|]`
+    replaced), so a student's `Toy.IPYNB`, Safari's `toy.ipynb.txt` and an uploaded
+    `toy.zip` reach the zip as they were uploaded."""
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("hw/toy.ipynb", notebooks["full"])
+        archive.writestr("__MACOSX/hw/._toy.ipynb", b"junk")
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as archive:
+        archive.writestr("readme.txt", b"x")
+    zip_path = make_zip(tmp_path / "subs.zip", [
+        ("Lovelace, Ada", "101", "1", "Toy.IPYNB", notebooks["full"], False),
+        ("Babbage, Charles", "102", "2", "toy.ipynb.txt", notebooks["full"], False),
+        ("Curie, Marie", "103", "3", "toy.zip", inner.read_bytes(), True),
+        ("Darwin, Charles", "104", "4", "work.zip", empty.read_bytes(), False),
+        ("Darwin, Charles", "104", "5", "broken.zip", b"not a zip", False)])
+    report = collect_submissions(course, zip_path)
+    for student in ("101", "102", "103"):
+        assert submitted(course, student).read_bytes() == notebooks["full"], student
+    assert "Toy.IPYNB saved as toy.ipynb" in report.students["101"].notes
+    assert "toy.ipynb.txt saved as toy.ipynb" in report.students["102"].notes
+    assert "toy.ipynb unpacked from toy.zip" in report.students["103"].notes
+    assert report.students["103"].late
+    assert not (course.root / "submitted" / "104").exists()
+    assert sorted(report.students["104"].skipped.values()) == [
+        "broken.zip is not a readable zip: ignored", "work.zip holds no notebook: ignored"]
+    assert not (course.working_folder / "staging").exists()
+
+
+def test_names_in_decomposed_unicode_are_collected(course, notebooks, tmp_path):
+    """content_zipper.rb keeps Unicode letters in the squeezed name ("müllerjörg");
+    a zip made again on a Mac stores them decomposed (NFD)."""
+    roster = make_roster(tmp_path / "roster.csv", [("Müller, Jörg", "101", "A")])
+    zip_path = tmp_path / "subs.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr(unicodedata.normalize("NFD", "müllerjörg_101_1_toy.ipynb"),
+                         notebooks["full"])
+    report = collect_submissions(course, zip_path, roster)
+    assert submitted(course, "101").read_bytes() == notebooks["full"]
+    assert report.unreadable == [] and report.students["101"].notes == []
+    assert report.students["101"].name == "Müller, Jörg"
+
+
+def test_the_test_student_is_not_collected_by_default(course, notebooks, tmp_path):
+    """content_zipper.rb names Student View's user after its sortable name "Student, Test"."""
+    roster = make_roster(tmp_path / "roster.csv", [("Lovelace, Ada", "101", "A"),
+                                                   ("Student, Test", "199", "A")])
+    zip_path = make_zip(tmp_path / "subs.zip", [
+        ("Lovelace, Ada", "101", "1", "toy.ipynb", notebooks["full"], False),
+        ("Student, Test", "199", "2", "toy.ipynb", notebooks["full"], False)])
+    report = collect_submissions(course, zip_path, roster)
+    assert not (course.root / "submitted" / "199").exists()
+    assert report.students["199"].test_student and not report.students["199"].collected
+    collect_submissions(course, zip_path, roster, include_test_student=True)
+    assert submitted(course, "199").is_file()
+
+
+def test_a_zip_named_after_groups_is_flagged(course, notebooks, tmp_path):
+    """For a group assignment `representatives` gives each group one member whose
+    sortable name is the group's: entries read `team1_<member id>_...`."""
+    roster = make_roster(tmp_path / "roster.csv", [("Lovelace, Ada", "101", "A"),
+                                                   ("Babbage, Charles", "102", "A")])
+    zip_path = tmp_path / "subs.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr("team1_101_1_toy.ipynb", notebooks["full"])
+    report = collect_submissions(course, zip_path, roster)
+    assert report.students["101"].group_name == "team1"
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        main, ["collect", "toy", str(zip_path), "--roster", str(roster),
+               "--course-dir", str(course.root)])
+    assert "Named after groups, not students: team1" in result.output
+    assert "course export --groups" in result.output
 
 
 def test_a_student_with_only_other_files_is_listed_with_nothing_to_grade(course, tmp_path):
