@@ -337,6 +337,47 @@ def export(assignment, roster, output, column, missing, raw_points, replace_exis
 
 
 @main.command()
+@click.argument("assignment")
+@click.argument("import_csv", type=click.Path(dir_okay=False))
+@click.option("--roster", required=True, type=click.Path(dir_okay=False),
+              help="The Canvas gradebook export IMPORT_CSV was written for.")
+@click.option("--groups", type=click.Path(dir_okay=False),
+              help="Group set CSV: every member gets the feedback of the group's submission.")
+@click.option("--no-feedback", is_flag=True, help="Send the grades only.")
+@click.option("--canvas-url", metavar="URL",
+              help="Canvas address, e.g. https://school.instructure.com "
+                   "(default: $CANVAS_API_URL).")
+@click.option("--course-id", metavar="ID",
+              help="Canvas course id, the number in the course's URL "
+                   "(default: $CANVAS_COURSE_ID).")
+@click.option("--send", is_flag=True,
+              help="Really send; without it nothing leaves this machine (dry run).")
+@course_dir_option
+def push(assignment, import_csv, roster, groups, no_feedback, canvas_url, course_id, send,
+         course_dir, database_url):
+    """Send ASSIGNMENT's grades and feedback pages to Canvas (dry run by default).
+
+    IMPORT_CSV is the file `course export` wrote: its grades go to Canvas in
+    one bulk update, and each student's feedback page from `course feedback`
+    is attached as a comment to their submission. The access token is read
+    from $CANVAS_API_TOKEN only and never printed.
+    """
+    from autograder.grading.push import canvas_credentials, plan_push, send_push
+    from autograder.grading.views import show_push_report
+
+    with workflow_errors():
+        course = open_ta_course(course_dir, assignment, database_url)
+        report = plan_push(course, import_csv, roster, groups_path=groups,
+                           feedback=not no_feedback)
+        if send:
+            url, canvas_course, token = canvas_credentials(canvas_url, course_id)
+            send_push(report, url, canvas_course, token)
+    show_push_report(report, rich_console())
+    if report.problems:
+        raise SystemExit(1)
+
+
+@main.command()
 @click.option("--directory", type=click.Path(file_okay=False),
               help="Where to build the demo course (default: ./course_demo; a folder "
                    "from an earlier demo is rebuilt, any other non-empty one refused).")

@@ -14,8 +14,18 @@ HTML styling) and
 Plots, printed output and the check messages stay; nbgrader's per-cell
 scores stay. As a last guard every written page is searched for the hidden
 markers and withheld if one slipped through.
+
+The pages also go into one zip for Canvas' "Re-Upload Submissions"
+(`canvas_upload/<assignment>_feedback.zip`), which attaches each file as a
+comment to the submission its name points at: Canvas reads the first two
+all-digit parts of a name as the student's user id and the id of a file that
+student handed in (`infer_comment_context_from_filename`), and gives a group
+submission's comment to every member of the group. So each page is named
+like the notebook it grades was named in the download:
+`<name>_<user id>_<attachment id>_<page>.html`.
 """
 
+import zipfile
 from dataclasses import dataclass, field
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
@@ -26,7 +36,10 @@ from autograder.grading.course import AUTOGRADED, FEEDBACK, CourseSetupError
 from autograder.grading.logs import stderr_to
 from autograder.grading.notebooks import HIDDEN_TESTS_REGION
 from autograder.grading.preprocessors import HideHiddenTestSource
-from autograder.grading.records import autograde_record
+from autograder import canvas
+from autograder.grading.records import autograde_record, collected_students
+
+UPLOAD_FOLDER = "canvas_upload"
 
 
 def feedback_config():
@@ -45,11 +58,16 @@ class FeedbackReport:
         assignment: The assignment id.
         pages: Student id -> list of HTML paths.
         missing: Student id -> why there is no page (failed autograde, ...).
+        upload_zip: The zip for Canvas' "Re-Upload Submissions" (None when
+            no page could be tied to a Canvas submission).
+        not_in_zip: Student id -> why their pages are not in the zip.
     """
 
     assignment: str
     pages: dict = field(default_factory=dict)
     missing: dict = field(default_factory=dict)
+    upload_zip: object = None
+    not_in_zip: dict = field(default_factory=dict)
 
 
 def leaks_hidden_tests(html):
@@ -106,4 +124,49 @@ def generate_feedback(course):
         pages = [page for page in pages if page.exists()]
         if pages:
             report.pages[student_id] = pages
+    write_upload_zip(course, report)
     return report
+
+
+def submitted_attachments(entry):
+    """Saved notebook name -> Canvas attachment id, from one collection record entry."""
+    attachments = {}
+    for entry_name, saved in entry.get("saved", {}).items():
+        decoded = canvas.parse_entry_name(entry_name.split("/", 1)[0])
+        if decoded is not None and decoded.attachment_id:
+            attachments[saved] = decoded.attachment_id
+    return attachments
+
+
+def write_upload_zip(course, report):
+    """Write the feedback pages as a zip for Canvas' "Re-Upload Submissions".
+
+    A page is tied to the attachment of the notebook it grades (same stem), or
+    else to the student's first collected notebook; a student collected
+    without any Canvas attachment id (or not collected through a Canvas zip)
+    is listed in `report.not_in_zip`.
+    """
+    collected = collected_students(course)
+    files = []
+    for student_id, pages in sorted(report.pages.items()):
+        entry = collected.get(student_id)
+        attachments = submitted_attachments(entry or {})
+        if not attachments:
+            report.not_in_zip[student_id] = ("not collected from a Canvas zip: no Canvas file "
+                                             "to attach the feedback to")
+            continue
+        fallback = attachments[sorted(attachments)[0]]
+        for page in pages:
+            attachment_id = attachments.get(page.with_suffix(".ipynb").name, fallback)
+            name = canvas.entry_name_for(entry.get("sortable_name") or "student", student_id,
+                                         attachment_id, f"{page.stem}_feedback.html",
+                                         late=bool(entry.get("late")))
+            files.append((name, page))
+    if not files:
+        return
+    folder = course.root / UPLOAD_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    report.upload_zip = folder / f"{course.assignment}_feedback.zip"
+    with zipfile.ZipFile(report.upload_zip, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, page in files:
+            archive.write(page, name)

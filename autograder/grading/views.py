@@ -127,6 +127,13 @@ def show_feedback_report(report, names, root, console):
     console.print(table)
     console.print(f"{len(report.pages)} pages under {root / 'feedback'}; hidden-test "
                   "source replaced by a note, check messages kept.")
+    for student_id, reason in sorted(report.not_in_zip.items()):
+        console.print(f"[yellow]not in the Canvas zip:[/yellow] {student_id}: {reason}")
+    if report.upload_zip:
+        console.print(f"For Canvas: {report.upload_zip}. Upload it with Re-Upload Submissions "
+                      "on the assignment's page; Canvas attaches each page as a comment to that "
+                      "student's submission (to every member of a group). Or send the pages "
+                      "with `course push`.")
 
 
 def show_export_report(report, console):
@@ -152,6 +159,27 @@ def show_export_report(report, console):
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(f"Wrote {report.output}: import it in Canvas (Grades > Import). "
                   "Blank cells leave Canvas' grade unchanged; Canvas applies its own late policy.")
+
+
+def show_push_report(report, console):
+    """Print what `course push` sends (or sent) per student."""
+    verb = "Sent to" if report.sent else "Would send to"
+    table = Table(title=f'{verb} Canvas: {report.assignment} -> "{report.column.header}"')
+    for column in ("Student", "ID", "Grade", "Feedback", "Outcome"):
+        table.add_column(column)
+    for item in report.items:
+        table.add_row(item.name, item.canvas_id, item.grade or "",
+                      ", ".join(Path(page).name for page in item.pages),
+                      "; ".join(item.outcome))
+    console.print(table)
+    grades, pages = len(report.grades), sum(len(item.pages) for item in report.items)
+    if not report.sent:
+        console.print(f"Dry run: nothing sent ({grades} grade(s), {pages} feedback page(s) "
+                      "planned). Add --send to send them.")
+        return
+    console.print(f"Canvas applied the grades: {report.progress or 'no grades sent'}.")
+    for student_id, what, why in report.problems:
+        console.print(f"[red]failed:[/red] {student_id or 'all'} {what}: {why}")
 
 
 def show_class(classmates, console):

@@ -17,7 +17,15 @@ The class is the demo's, graded once: 40101 and 40104 full marks (3 of 3),
 """
 
 import csv
+import email.policy
+import json
+import re
+import threading
+import zipfile
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from click.testing import CliRunner
@@ -190,3 +198,181 @@ def test_every_group_member_gets_the_group_score(graded, tmp_path):
                  tmp_path / "x.csv", "--groups", groups, "--course-dir", graded)
     assert result.exit_code == 2 and "is not on the roster" in result.output
     assert not (tmp_path / "x.csv").exists()
+
+
+# ------------------------------------------------------- feedback to Canvas
+
+def canvas_comment_target(filename):
+    """(user id, attachment id) Canvas' Re-Upload Submissions reads from a file name.
+
+    After `infer_comment_context_from_filename` (app/models/abstract_assignment.rb):
+    split on "_", drop "LATE", then the first two all-digit parts.
+    """
+    parts = [part for part in filename.split("_") if part != "LATE"]
+    digits = [part for part in parts if part.isdigit()]
+    return tuple(digits[:2])
+
+
+def test_feedback_zip_names_each_page_after_the_submitted_file(graded):
+    upload = graded / "canvas_upload" / "toy_feedback.zip"
+    downloads, _ = canvas.read_submissions_zip(graded / "canvas" / "toy_submissions.zip")
+    handed_in = {(entry.student_id, entry.attachment_id) for entry in downloads}
+    with zipfile.ZipFile(upload) as archive:
+        targets = {}
+        for name in archive.namelist():
+            user_id, attachment_id = canvas_comment_target(name)
+            assert (user_id, attachment_id) in handed_in, name
+            page = graded / "feedback" / user_id / "toy" / "toy.html"
+            assert archive.read(name) == page.read_bytes()
+            targets[user_id] = name
+    assert sorted(targets) == ["40101", "40102", "40103", "40104", "40106"]
+    assert targets["40104"].startswith("darwincharles_LATE_40104_")
+
+
+class FakeCanvas(ThreadingHTTPServer):
+    """A local server answering the Canvas REST endpoints canvasapi calls for a push.
+
+    Canvas cannot run here; this answers the documented requests (Canvas REST API:
+    Courses, Assignments, Submissions `update_grades`, Progress, Submission Comments
+    `comments/files` and the file upload steps of `doc/api/file_uploads.md`) and
+    records what it received.
+    """
+
+    def __init__(self, points_possible=100.0, failing_uploads=()):
+        super().__init__(("127.0.0.1", 0), FakeCanvasHandler)
+        self.points_possible = points_possible
+        self.failing_uploads = set(failing_uploads)
+        self.requests = []
+        self.uploads = {}
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class FakeCanvasHandler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def handle_any(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        server = self.server
+        path = self.path.split("?", 1)[0]
+        form = {}
+        if self.headers.get("Content-Type", "").startswith("application/x-www-form"):
+            form = parse_qs(body.decode())
+        server.requests.append((self.command, path, self.headers.get("Authorization"), form))
+        base = "/api/v1/courses/77"
+        submission = re.fullmatch(base + r"/assignments/90001/submissions/(\d+)", path)
+        files = re.fullmatch(base + r"/assignments/90001/submissions/(\d+)/comments/files", path)
+        if (self.command, path) == ("GET", base):
+            return self.answer(200, {"id": 77, "name": "BIOF510"})
+        if (self.command, path) == ("GET", base + "/assignments/90001"):
+            return self.answer(200, {"id": 90001, "course_id": 77, "name": "Toy",
+                                     "points_possible": server.points_possible})
+        if (self.command, path) == ("POST", base + "/assignments/90001/submissions/update_grades"):
+            return self.answer(200, {"id": 5, "workflow_state": "queued"})
+        if (self.command, path) == ("GET", "/api/v1/progress/5"):
+            return self.answer(200, {"id": 5, "workflow_state": "completed"})
+        if submission and self.command == "GET":
+            return self.answer(200, {"id": 1, "user_id": int(submission[1]),
+                                     "assignment_id": 90001})
+        if submission and self.command == "PUT":
+            return self.answer(200, {"id": 1, "user_id": int(submission[1])})
+        if files and self.command == "POST":
+            if files[1] in server.failing_uploads:
+                return self.answer(500, {"errors": [{"message": "storage unavailable"}]})
+            return self.answer(200, {"upload_url": f"{server.url}/upload/{files[1]}",
+                                     "upload_params": {"filename": form["name"][0]}})
+        if path.startswith("/upload/") and self.command == "POST":
+            message = BytesParser(policy=email.policy.default).parsebytes(
+                f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body)
+            for part in message.iter_parts():
+                if part.get_param("name", header="content-disposition") == "file":
+                    server.uploads[path.rsplit("/", 1)[1]] = part.get_payload(decode=True)
+            file_id = 900 + len(server.uploads)
+            return self.answer(201, {"id": file_id, "url": f"{server.url}/files/{file_id}"})
+        return self.answer(404, {"errors": [{"message": "not found"}]})
+
+    do_GET = do_POST = do_PUT = handle_any
+
+
+@pytest.fixture
+def exported(graded, tmp_path):
+    export(graded, tmp_path, comma_roster())
+    return tmp_path / "import.csv", tmp_path / "gradebook_export.csv"
+
+
+TOKEN = "secret-token-4f9a"
+
+
+def push(graded, import_csv, roster, *options, token=TOKEN):
+    runner = CliRunner(env={"COLUMNS": "200", "CANVAS_API_TOKEN": token,
+                            "CANVAS_API_URL": None, "CANVAS_COURSE_ID": None})
+    return runner.invoke(main, ["push", "toy", str(import_csv), "--roster", str(roster),
+                                *map(str, options), "--course-dir", str(graded)],
+                         terminal_width=200)
+
+
+def test_push_is_a_dry_run_by_default(graded, exported):
+    server = FakeCanvas()
+    result = push(graded, *exported, "--canvas-url", server.url, "--course-id", "77")
+    assert result.exit_code == 0, result.output
+    assert "Dry run: nothing sent (6 grade(s), 5 feedback page(s) planned)" in result.output
+    assert server.requests == []
+    server.shutdown()
+
+
+@pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly")  # http, not https
+def test_push_sends_grades_and_feedback_through_the_documented_api(graded, exported):
+    server = FakeCanvas(failing_uploads={"40106"})
+    result = push(graded, *exported, "--canvas-url", server.url, "--course-id", "77", "--send")
+    server.shutdown()
+    assert result.exit_code == 1, result.output  # one upload failed, the rest went through
+    assert TOKEN not in result.output
+    bulk = [form for method, path, _, form in server.requests if path.endswith("update_grades")]
+    assert len(bulk) == 1
+    assert {key: value for key, value in bulk[0].items()} == {
+        f"grade_data[{student}][posted_grade]": [grade] for student, grade in {
+            "40101": "100", "40102": "0", "40103": "0", "40104": "100", "40105": "0",
+            "40106": "0"}.items()}
+    assert sorted(server.uploads) == ["40101", "40102", "40103", "40104"]
+    for student, content in server.uploads.items():
+        assert content == (graded / "feedback" / student / "toy" / "toy.html").read_bytes()
+    comments = [(path.rsplit("/", 1)[1], form) for method, path, _, form in server.requests
+                if method == "PUT"]
+    assert [(student, form["comment[file_ids][]"]) for student, form in comments] == [
+        ("40101", ["901"]), ("40102", ["902"]), ("40103", ["903"]), ("40104", ["904"])]
+    for method, path, authorization, _ in server.requests:
+        expected = None if path.startswith("/upload/") else f"Bearer {TOKEN}"
+        assert authorization == expected, (method, path)
+    assert "Canvas applied the grades: completed" in result.output
+    assert "failed: 40106 toy.html" in result.output
+
+
+@pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly")
+def test_push_stops_before_sending_when_canvas_points_changed(graded, exported):
+    server = FakeCanvas(points_possible=50.0)
+    result = push(graded, *exported, "--canvas-url", server.url, "--course-id", "77", "--send")
+    server.shutdown()
+    assert result.exit_code == 2
+    assert "Canvas now has 50 points possible" in result.output
+    assert [path for _, path, _, _ in server.requests] == [
+        "/api/v1/courses/77", "/api/v1/courses/77/assignments/90001"]
+
+
+def test_push_without_a_token_says_where_to_set_it(graded, exported):
+    result = push(graded, *exported, "--canvas-url", "http://127.0.0.1:9", "--course-id", "77",
+                  "--send", token="")
+    assert result.exit_code == 2
+    assert "export CANVAS_API_TOKEN=" in result.output
