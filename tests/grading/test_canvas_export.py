@@ -376,3 +376,16 @@ def test_push_without_a_token_says_where_to_set_it(graded, exported):
                   "--send", token="")
     assert result.exit_code == 2
     assert "export CANVAS_API_TOKEN=" in result.output
+
+
+@pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly")
+def test_push_gives_group_members_the_group_feedback(graded, exported, tmp_path):
+    groups = tmp_path / "groups.csv"
+    groups.write_text("group_name,canvas_user_id\nTeam 1,40101\nTeam 1,40107\n")
+    server = FakeCanvas()
+    result = push(graded, *exported, "--groups", groups, "--canvas-url", server.url,
+                  "--course-id", "77", "--send")
+    server.shutdown()
+    assert result.exit_code == 0, result.output
+    page = (graded / "feedback" / "40101" / "toy" / "toy.html").read_bytes()
+    assert server.uploads["40107"] == server.uploads["40101"] == page
