@@ -20,13 +20,21 @@ once (see `autograder/grading/warm_kernels.py`); `--cold` adds a run with
 that turned off (`COURSE_KERNEL_WARM_START=off`) to show what it saves.
 
 It prints the class wall time, seconds per submission and the ratios, and
-checks that every `course autograde` run wrote the same scores.
+checks that every `course autograde` run wrote the same scores. From the
+default run's log it also reads, per submission, the seconds a worker spent
+running the notebook and the seconds the single gradebook writer spent
+recording it (the part that does not spread over workers), and projects the
+wall time of a class of 300 on W = 2, 8 and 50 workers (Amdahl's law with the
+writer as the serial part; since the writer records while workers run, the
+real time lies between that sum and the larger of the two parts).
 Slow by nature: it is kept out of the test suite.
 """
 
 import argparse
 import importlib.util
 import os
+import re
+import statistics
 import shutil
 import sqlite3
 import subprocess
@@ -118,6 +126,35 @@ def scores(root, assignment):
         return dict(sorted(connection.execute(query, (assignment,)).fetchall()))
 
 
+SPLIT_LINE = re.compile(r"=== (?P<student>\S+): ran in (?P<worker>[\d.]+) s on a worker, "
+                        r"recorded in (?P<writer>[\d.]+) s ===")
+PROJECTED_CLASS = 300
+PROJECTED_WORKERS = (2, 8, 50)
+
+
+def worker_and_writer_seconds(log_path):
+    """Per submission `(worker seconds, writer seconds)` from a parallel run's log."""
+    text = Path(log_path).read_text(errors="replace") if Path(log_path).is_file() else ""
+    return [(float(match["worker"]), float(match["writer"]))
+            for match in SPLIT_LINE.finditer(text)]
+
+
+def print_projection(splits):
+    """The writer's share and the projected class wall times."""
+    if not splits:
+        print("\nno per-submission timings in the parallel run's log")
+        return
+    worker = statistics.median(seconds for seconds, _ in splits)
+    writer = statistics.median(seconds for _, seconds in splits)
+    print(f"\nper submission (median of {len(splits)}): {worker:.2f} s in a worker, "
+          f"{writer:.3f} s in the single gradebook writer (serial)")
+    print(f"projected wall time for {PROJECTED_CLASS} submissions:")
+    print(f"{'workers':>8} {'Amdahl (no overlap) s':>22} {'overlapped s':>13}")
+    for workers in PROJECTED_WORKERS:
+        serial, parallel = PROJECTED_CLASS * writer, PROJECTED_CLASS * worker / workers
+        print(f"{workers:>8} {serial + parallel:>22.0f} {max(serial, parallel):>13.0f}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=3, help="class size (default 3)")
@@ -194,6 +231,8 @@ def main(argv=None):
         print(f"course autograde runs wrote identical scores: {'yes' if same else 'NO'} "
               f"{course_scores[0]}")
         print(f"stock nbgrader scores: {graded[rows[0][0]]}")
+        print_projection(worker_and_writer_seconds(
+            work / "default" / "downloaded" / assignment / "autograde.log"))
         return 0 if same else 1
     finally:
         if options.keep or options.directory:

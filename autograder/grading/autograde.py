@@ -47,6 +47,7 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import CheckCellMetadata
 from traitlets.config import Config
 
 from autograder.grading.course import (AUTOGRADED, SOURCE_DIRECTORY, Course,
@@ -59,8 +60,9 @@ from autograder.grading.notebooks import cell_ids
 from autograder.grading.preprocessors import AdoptExecutedNotebook, KeepExecutedCopy
 from autograder.grading.records import (AUTOGRADE_RECORD, autograde_record, collected_students,
                                         write_record)
-from autograder.grading.results import read_notebook_results
+from autograder.grading.results import autograded_test_cells, notebook_results
 from autograder.grading.settings import settings_in_use
+from autograder.grading.shared_engine import shared_engines
 from autograder.grading.warm_kernels import prestart
 
 GRADED = "graded"
@@ -191,15 +193,23 @@ def assignment_max_score(course):
         return float(gradebook.find_assignment(course.assignment).max_score)
 
 
-def test_rows(course, student_id):
-    """Per-test results of every released notebook of one student."""
+def graded_submission(course, student_id):
+    """`(score, max_score, rows)` of a graded submission, read in one gradebook session.
+
+    The rows are the per-test results of every released notebook (see
+    `results.notebook_results`), failure messages taken from the autograded
+    notebooks.
+    """
     rows = []
-    for name in course.released_notebooks():
-        stem = Path(name).stem
-        autograded = course.submission_folder(student_id, AUTOGRADED) / name
-        rows.extend(read_notebook_results(course.database_url, course.assignment,
-                                          student_id, stem, autograded))
-    return rows
+    with course.gradebook() as gradebook:
+        submission = gradebook.find_submission(course.assignment, student_id)
+        score, max_score = float(submission.score), float(submission.max_score)
+        for name in course.released_notebooks():
+            cells, order = autograded_test_cells(
+                course.submission_folder(student_id, AUTOGRADED) / name)
+            rows.extend(notebook_results(gradebook, course.assignment, student_id,
+                                         Path(name).stem, cells, order))
+    return score, max_score, rows
 
 
 def grade_one(course, api, student_id, late=False, executed=None):
@@ -233,13 +243,12 @@ def grade_one(course, api, student_id, late=False, executed=None):
         # is the one to report, whatever the bookkeeping run made of it.
         outcome = {"success": False, "log": executed.get("log", ""),
                    "error": executed.get("error", "")}
-    _, max_score = gradebook_score(course, student_id)
-    max_score = max_score if max_score is not None else assignment_max_score(course)
     if not outcome["success"]:
+        _, max_score = gradebook_score(course, student_id)
+        max_score = max_score if max_score is not None else assignment_max_score(course)
         reason = failure_reason(outcome.get("log", ""), outcome.get("error", ""))
         return StudentResult(student_id, FAILED, 0.0, max_score, reason, late, notes=notes)
-    score, max_score = gradebook_score(course, student_id)
-    tests = test_rows(course, student_id)
+    score, max_score, tests = graded_submission(course, student_id)
     return StudentResult(student_id, GRADED, score or 0.0, max_score, "", late, tests, notes)
 
 
@@ -275,10 +284,25 @@ def record_failed_submission(course, student_id):
 
 
 def adopting_api(course, executed_folder):
-    """The parent's `NbGraderAPI`: nbgrader's autograde with adopted execution."""
+    """The parent's `NbGraderAPI`: nbgrader's autograde with adopted execution.
+
+    The writer also leaves out nbgrader's `CheckCellMetadata`, in both the
+    sanitize and the autograde steps: it only validates, and the worker ran
+    it on the same cells (`AdoptExecutedNotebook` checks that the worker's
+    cells are the writer's, nbgrader metadata included), and a worker whose
+    check failed has its failure reported as the student's. It writes
+    nothing to the gradebook, so the gradebook is the same without it; it is
+    a fifth of the writer's time (jsonschema checks every cell twice).
+    """
+    def without_checks(steps):
+        return [step for step in steps if step is not CheckCellMetadata]
+
     before, after = split_pipeline(course.config.Autograde.autograde_preprocessors)
     extra = Config()
-    extra.Autograde.autograde_preprocessors = before + [AdoptExecutedNotebook] + after
+    extra.Autograde.sanitize_preprocessors = without_checks(
+        course.config.Autograde.sanitize_preprocessors)
+    extra.Autograde.autograde_preprocessors = without_checks(
+        before + [AdoptExecutedNotebook] + after)
     extra.AdoptExecutedNotebook.folder = str(executed_folder)
     return course.api(extra)
 
@@ -389,6 +413,52 @@ def keep_executed(outcome, executed_folder, student_id):
         (folder / Path(name).name).write_text(text, encoding="utf-8")
 
 
+class GradebookWriter:
+    """The one process that writes the course gradebook in a parallel run.
+
+    For each worker outcome it leaves the executed notebooks where
+    `AdoptExecutedNotebook` finds them and runs nbgrader's autograde for
+    that student on the real course with that adopted execution (see the
+    module docstring). `grade_in_parallel` uses it as workers finish;
+    `benchmarks/writer_scale.py` times it alone.
+
+    Use it as a context manager: inside, all its gradebook connections go
+    through one engine per database.
+
+    Args:
+        course: The `Course` seen through the assignment.
+        executed_folder: Scratch folder for the workers' executed notebooks.
+    """
+
+    def __init__(self, course, executed_folder):
+        self.course = course
+        self.executed_folder = Path(executed_folder)
+        self.api = adopting_api(course, self.executed_folder)
+        self._engines = None
+
+    def __enter__(self):
+        """Share one database engine among all the writer's gradebooks (see `shared_engine`)."""
+        self._engines = shared_engines()
+        self._engines.__enter__()
+        return self
+
+    def __exit__(self, *details):
+        self._engines.__exit__(*details)
+
+    def record(self, student_id, outcome, late=False):
+        """Record one worker outcome; never raises for a bad submission.
+
+        Returns:
+            The student's `StudentResult`.
+        """
+        try:
+            keep_executed(outcome, self.executed_folder, student_id)
+            return grade_one(self.course, self.api, student_id, late, executed=outcome)
+        except Exception as error:  # noqa: BLE001 - one student never stops the batch
+            return StudentResult(student_id, FAILED, 0.0, 0.0,
+                                 f"{type(error).__name__}: {error}"[:300], late)
+
+
 def grade_in_parallel(course, students, collected, log_path, workers=None,
                       on_start=None, on_done=None, engine=PROCESSES, scheduler=None):
     """Grade `students` on an executor; the parent alone writes the gradebook.
@@ -414,8 +484,6 @@ def grade_in_parallel(course, students, collected, log_path, workers=None,
         build_template(course, template)
         template_bytes = pack_folder(template)
         setup_seconds = time.perf_counter() - started
-        executed = batch / "executed"
-        api = adopting_api(course, executed)
         hidden = list(course.config.SandboxKernelManager.hidden_paths)
         waiting = list(enumerate(students))
         running = {}
@@ -425,21 +493,16 @@ def grade_in_parallel(course, students, collected, log_path, workers=None,
             log.write(f"\n=== {student_id} ===\n{outcome.get('stderr', '')}")
             log.flush()
             started = time.perf_counter()
-            try:
-                keep_executed(outcome, executed, student_id)
-                result = grade_one(course, api, student_id, late, executed=outcome)
-            except Exception as error:  # noqa: BLE001 - one student never stops the batch
-                result = StudentResult(student_id, FAILED, 0.0, 0.0,
-                                       f"{type(error).__name__}: {error}"[:300], late)
-            log.write(f"=== {student_id}: ran in {outcome.get('seconds', 0):.1f} s on a "
-                      f"worker, recorded in {time.perf_counter() - started:.1f} s ===\n")
+            result = writer.record(student_id, outcome, late)
+            log.write(f"=== {student_id}: ran in {outcome.get('seconds', 0):.3f} s on a "
+                      f"worker, recorded in {time.perf_counter() - started:.3f} s ===\n")
             log.flush()
             results[student_id] = result
             if on_done:
                 on_done(result)
 
-        with stderr_to(log_path) as log, open_executor(engine, workers, scheduler) as (
-                executor, slots):
+        with stderr_to(log_path) as log, GradebookWriter(course, batch / "executed") as writer, \
+                open_executor(engine, workers, scheduler) as (executor, slots):
             log.write(f"grading on {describe_engine(engine, slots, scheduler)}; assignment "
                       f"set up for the workers in {setup_seconds:.1f} s\n")
             # Workers on this machine share its cores; a cluster's are its own.

@@ -53,40 +53,51 @@ def read_notebook_results(gradebook_url, assignment, student, notebook,
     >>> read_notebook_results(url, "project1", "student", "project1")
     []
     """
-    cells = {}
-    order = []
-    if autograded_path and Path(autograded_path).is_file():
-        try:
-            autograded = nbformat.read(str(autograded_path), as_version=4)
-            cells = test_cells(autograded)
-            order = list(cells)
-        except Exception:  # noqa: BLE001 - messages are a bonus, scores are not
-            cells = {}
-    rows = []
+    cells, order = autograded_test_cells(autograded_path)
     prepare_tools()
     with Gradebook(gradebook_url) as gradebook:
-        try:
-            submitted = gradebook.find_submission_notebook(notebook, assignment, student)
-        except MissingEntry:
-            return []
-        answers = {cell.name for cell in submitted.notebook.solution_cells}
-        for grade in submitted.grades:
-            if grade.cell_type != "code" or grade.name in answers:
-                continue  # markdown or a manually graded answer cell, not a test
-            score = grade.score if grade.score is not None else 0.0
-            max_score = float(grade.max_score)
-            passed = score >= max_score
-            cell = cells.get(grade.name)
-            message = "" if passed or cell is None else failure_message(cell)
-            if not passed and not message:
-                message = "no score: the cell did not run (see the notebook)"
-            rows.append({
-                "id": grade.name,
-                "score": float(score),
-                "max_score": max_score,
-                "passed": bool(passed),
-                "message": message,
-            })
+        return notebook_results(gradebook, assignment, student, notebook, cells, order)
+
+
+def autograded_test_cells(autograded_path):
+    """`(cells, order)`: grade id -> test cell of an autograded notebook, and their
+    order; empty when the file is missing or unreadable (messages are a bonus,
+    scores are not)."""
+    if not autograded_path or not Path(autograded_path).is_file():
+        return {}, []
+    try:
+        cells = test_cells(nbformat.read(str(autograded_path), as_version=4))
+    except Exception:  # noqa: BLE001 - see above
+        return {}, []
+    return cells, list(cells)
+
+
+def notebook_results(gradebook, assignment, student, notebook, cells, order):
+    """`read_notebook_results` on an open gradebook, with the notebook's test
+    cells (grade id -> cell, for failure messages) and their order given."""
+    rows = []
+    try:
+        submitted = gradebook.find_submission_notebook(notebook, assignment, student)
+    except MissingEntry:
+        return []
+    answers = {cell.name for cell in submitted.notebook.solution_cells}
+    for grade in submitted.grades:
+        if grade.cell_type != "code" or grade.name in answers:
+            continue  # markdown or a manually graded answer cell, not a test
+        score = grade.score if grade.score is not None else 0.0
+        max_score = float(grade.max_score)
+        passed = score >= max_score
+        cell = cells.get(grade.name)
+        message = "" if passed or cell is None else failure_message(cell)
+        if not passed and not message:
+            message = "no score: the cell did not run (see the notebook)"
+        rows.append({
+            "id": grade.name,
+            "score": float(score),
+            "max_score": max_score,
+            "passed": bool(passed),
+            "message": message,
+        })
     position = {name: index for index, name in enumerate(order)}
     rows.sort(key=lambda row: position.get(row["id"], len(position)))
     return rows

@@ -12,8 +12,9 @@ class AdoptExecutedNotebook(NbGraderPreprocessor):
 
     The notebook it receives is the parent's own sanitized copy of the
     submission; the worker sanitized the same file with the same gradebook
-    sources, so their cells must match, which is checked before the
-    worker's copy (outputs included) is handed on to nbgrader's scoring.
+    sources, so their cells (type, source and nbgrader metadata) must match,
+    which is checked before the worker's copy (outputs included) is handed
+    on to nbgrader's scoring.
     """
 
     folder = Unicode("", help="Where the workers left executed notebooks.").tag(config=True)
@@ -24,7 +25,12 @@ class AdoptExecutedNotebook(NbGraderPreprocessor):
             raise RuntimeError(f"{path.name} was not executed: its grading process "
                                "stopped before the kernel ran it (see the log)")
         executed = nbformat.read(str(path), as_version=4)
-        if [cell.source for cell in executed.cells] != [cell.source for cell in nb.cells]:
+        if cell_identities(executed) != cell_identities(nb):
             raise RuntimeError(f"the executed copy of {path.name} does not match the "
                                "submission; grade this student with --workers 1")
         return executed, resources
+
+
+def cell_identities(nb):
+    """What must be equal between the writer's and the worker's sanitized cells."""
+    return [(cell.cell_type, cell.source, cell.metadata.get("nbgrader")) for cell in nb.cells]
