@@ -15,6 +15,7 @@ seen through one assignment, as the TA commands use it. Either way
 set-up nbgrader needs.
 """
 
+import copy
 import functools
 import os
 import sys
@@ -142,7 +143,9 @@ class Course:
 
         prepare_tools()
         config = Config()
-        config.merge(self.config)
+        # A deep copy: `Config.merge` into an empty Config shares the course's
+        # own sections, so merging `extra_config` would change the course's.
+        config.merge(copy.deepcopy(self.config))
         if extra_config is not None:
             config.merge(extra_config)
         if self.assignment:

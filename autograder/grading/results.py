@@ -65,8 +65,8 @@ def autograded_test_cells(autograded_path):
     scores are not)."""
     if not autograded_path or not Path(autograded_path).is_file():
         return {}, []
-    try:
-        cells = test_cells(nbformat.read(str(autograded_path), as_version=4))
+    try:  # nbgrader wrote and validated it just now
+        cells = test_cells(nbformat.v4.reads(Path(autograded_path).read_text(encoding="utf-8")))
     except Exception:  # noqa: BLE001 - see above
         return {}, []
     return cells, list(cells)

@@ -13,8 +13,8 @@ nbgrader offers no way to hand a `Gradebook` an engine, so `shared_engines`
 replaces, for the length of a `with` block, the `create_engine` nbgrader's
 API module calls with one that returns the same engine for the same URL.
 That engine keeps its connections when a `Gradebook` closes, and remembers
-which tables exist once `create_all` has seen them (tables are only ever
-created, never dropped, during grading). Everything nbgrader reads and
+which tables exist once it has seen them (nbgrader's schema is created once
+and never changed during grading). Everything nbgrader reads and
 writes is unchanged: the same sessions, queries and transactions, on
 connections from one pool instead of one pool each. The engines are really
 disposed of when the block ends.
@@ -29,19 +29,52 @@ _lock = threading.Lock()
 
 
 def _remember_tables(engine):
-    """Answer `has_table` from memory once a table is known to exist."""
-    existing = set()
-    has_table = engine.dialect.has_table
+    """Answer the schema questions `Gradebook` asks from memory once answered yes.
+
+    Every `Gradebook` asks for the table names (to see whether the database
+    is new), and `create_all` whether each table (and, on PostgreSQL, each
+    enum type) exists; on PostgreSQL each question is a round trip. Only
+    positive answers are kept: what does not exist yet is asked again.
+    """
+    dialect = engine.dialect
+    existing, types, names = set(), set(), {}
+    has_table, has_multi_table = dialect.has_table, dialect.has_multi_table
+    get_table_names = dialect.get_table_names
+    has_type = getattr(dialect, "has_type", None)
 
     def cached_has_table(connection, table_name, schema=None, **options):
-        if (schema, table_name) in existing:
-            return True
-        found = has_table(connection, table_name, schema=schema, **options)
-        if found:
+        if (schema, table_name) not in existing and has_table(
+                connection, table_name, schema=schema, **options):
             existing.add((schema, table_name))
-        return found
+        return (schema, table_name) in existing
 
-    engine.dialect.has_table = cached_has_table
+    def cached_has_multi_table(connection, table_names, schema=None, **options):
+        unknown = [name for name in table_names if (schema, name) not in existing]
+        if unknown:
+            for key, found in has_multi_table(connection, unknown, schema=schema, **options):
+                if found:
+                    existing.add(key)
+        return [((schema, name), (schema, name) in existing) for name in table_names]
+
+    def cached_get_table_names(connection, schema=None, **options):
+        if schema not in names:
+            found = get_table_names(connection, schema=schema, **options)
+            if not found:
+                return found  # a new database: asked again once tables are made
+            names[schema] = list(found)
+        return list(names[schema])
+
+    def cached_has_type(connection, type_name, schema=None, **options):
+        if (schema, type_name) not in types and has_type(
+                connection, type_name, schema=schema, **options):
+            types.add((schema, type_name))
+        return (schema, type_name) in types
+
+    dialect.has_table = cached_has_table
+    dialect.has_multi_table = cached_has_multi_table
+    dialect.get_table_names = cached_get_table_names
+    if has_type is not None:
+        dialect.has_type = cached_has_type
 
 
 @contextlib.contextmanager

@@ -119,3 +119,9 @@ def test_adopting_refuses_a_missing_or_different_executed_notebook(tmp_path):
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 2")])
     with pytest.raises(RuntimeError, match="does not match"):
         adopt.preprocess(other, resources)
+    # The writer skips nbgrader's metadata check because the worker checked the
+    # same cells, so cells whose nbgrader metadata differ do not match either.
+    retagged = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    retagged.cells[0].metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 9}
+    with pytest.raises(RuntimeError, match="does not match"):
+        adopt.preprocess(retagged, resources)
