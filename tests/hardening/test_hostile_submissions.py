@@ -8,6 +8,7 @@ with a 5 s cell timeout and a 2 GiB kernel memory limit; each test then
 checks the exact score and the reason given.
 """
 
+import multiprocessing
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -82,7 +83,11 @@ def grade_in_worker(course_root, name, settings, judge=True):
 
 
 def grade_all(course_root, names, settings=SETTINGS, judge=True):
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # Spawned, not forked: a child forked from this process, which imported
+    # TensorFlow in an earlier test, can crash when its garbage collector
+    # frees a TensorFlow function (TensorFlow's threads do not survive fork).
+    with ProcessPoolExecutor(max_workers=2,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(grade_in_worker, str(course_root), name, settings, judge)
                    for name in names]
         return dict(future.result() for future in futures)
