@@ -127,7 +127,7 @@ def grade(notebook, assignment, as_json):
     except CourseSetupError as error:
         raise CourseError(str(error)) from None
     if as_json:
-        keys = ("assignment", "score", "max_score", "tests")
+        keys = ("assignment", "score", "max_score", "unchecked_points", "tests")
         payload = {key: report[key] for key in keys}
         payload["hidden_tests_included"] = report["hidden_tests_included"]
         if report["error"]:

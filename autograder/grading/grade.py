@@ -7,6 +7,7 @@ own autograde. Where the instructor sources are absent (a student's copy of
 the course), the released stub is the source: visible tests only.
 """
 
+import ast
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +16,7 @@ import nbformat
 
 from autograder.grading.course import (AUTOGRADED, SUBMITTED, Course, CourseSetupError,
                                        find_course, infer_assignment)
+from autograder.grading.notebooks import test_cells
 from autograder.grading.results import read_notebook_results, unscored_results
 from autograder.grading.warm_kernels import prestart
 
@@ -81,10 +83,13 @@ def grade_notebook(notebook_path, assignment=None, course=None):
         course: A `Course`; found from the notebook's location when None.
 
     Returns:
-        A dict `{"assignment", "notebook", "score", "max_score", "tests",
-        "hidden_tests_included", "error"}` where `tests` lists
-        `{"id", "score", "max_score", "passed", "message"}` and `error` is
-        None unless nbgrader itself stopped (e.g. the kernel died).
+        A dict `{"assignment", "notebook", "score", "max_score",
+        "unchecked_points", "tests", "hidden_tests_included", "error"}` where
+        `tests` lists `{"id", "score", "max_score", "passed", "checked",
+        "message"}` and `error` is None unless nbgrader itself stopped (e.g.
+        the kernel died). In a student's copy (no hidden tests) a test cell
+        made only of hidden tests is `checked: False`, scores 0 and is left
+        out of `score` and `max_score`; its points are `unchecked_points`.
 
     Raises:
         CourseSetupError: missing file, not a notebook, unknown assignment.
@@ -124,15 +129,60 @@ def grade_notebook(notebook_path, assignment=None, course=None):
             if not tests:
                 tests = unscored_results(database_url, assignment, notebook_name,
                                          f"grading stopped: {error}")
+    unchecked = set() if full else hidden_only_tests(source_folder / f"{notebook_name}.ipynb")
+    for row in tests:
+        row["checked"] = row["id"] not in unchecked
+        if not row["checked"]:
+            row["score"], row["passed"] = 0.0, False
+            row["message"] = NOT_CHECKED
+    counted = [row for row in tests if row["checked"]]
     return {
         "assignment": assignment,
         "notebook": notebook_name,
-        "score": sum(row["score"] for row in tests),
-        "max_score": sum(row["max_score"] for row in tests),
+        "score": sum(row["score"] for row in counted),
+        "max_score": sum(row["max_score"] for row in counted),
+        "unchecked_points": sum(row["max_score"] for row in tests if not row["checked"]),
         "tests": tests,
         "hidden_tests_included": full,
         "error": error,
     }
+
+
+NOT_CHECKED = ("not checked in your copy: this test is hidden and runs only when the TAs "
+               "grade (its points are left out of the score above)")
+
+
+def hidden_only_tests(released_path):
+    """grade_ids of released test cells that check nothing in a student's copy.
+
+    A test cell made only of hidden tests is released as comments (or
+    `pass`): run in the student's copy it cannot fail, so its "pass" would
+    claim points nobody checked.
+    """
+    try:
+        released = nbformat.read(str(released_path), as_version=4)
+    except Exception:  # noqa: BLE001 - no released copy: nothing to leave out
+        return set()
+    return {grade_id for grade_id, cell in test_cells(released).items()
+            if not checks_anything(cell.source)}
+
+
+def checks_anything(source):
+    """Whether test code holds a statement besides `pass` and bare strings.
+
+    Example:
+
+    >>> checks_anything("# hidden tests run when graded\\npass"), checks_anything("check(f)")
+    (False, True)
+    """
+    try:
+        statements = ast.parse(source).body
+    except SyntaxError:
+        return True  # it runs, and fails: that is a check
+    return any(not isinstance(statement, ast.Pass)
+               and not (isinstance(statement, ast.Expr)
+                        and isinstance(statement.value, ast.Constant))
+               for statement in statements)
 
 
 def last_error_line(traceback_text):

@@ -29,11 +29,18 @@ def print_grade_report(report, console=None):
     table.add_column("result")
     table.add_column("message", overflow="fold")
     for row in report["tests"]:
+        if not row.get("checked", True):
+            table.add_row(row["id"], f"- / {row['max_score']:g}", "[yellow]not checked[/]",
+                          row["message"])
+            continue
         table.add_row(row["id"], f"{row['score']:g} / {row['max_score']:g}",
                       "[green]pass[/]" if row["passed"] else "[red]fail[/]",
                       row["message"])
     console.print(table)
     console.print(f"[bold]Score: {report['score']:g} / {report['max_score']:g}[/]")
+    if report.get("unchecked_points"):
+        console.print(f"{report['unchecked_points']:g} more points are in tests your copy "
+                      "cannot check (hidden tests); they count only when the TAs grade.")
     if not report["hidden_tests_included"]:
         console.print("Visible tests only: the hidden tests are not part of this "
                       "copy of the course, so the final grade may be lower.")

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from autograder.cli import main
 from autograder.grading.course import Course, CourseSetupError
 from autograder.grading.grade import grade_notebook
+from autograder.grading.release import release_assignment
 
 EXPECTED_SCORES = {"full": 3.0, "partial": 1.0, "empty": 0.0}
 
@@ -32,7 +33,8 @@ def test_grade_json_scores_each_submission(kind, released_toy, toy_submissions, 
     assert report["score"] == EXPECTED_SCORES[kind]
     assert report["max_score"] == 3.0
     for row in report["tests"]:
-        assert set(row) == {"id", "score", "max_score", "passed", "message"}
+        assert set(row) == {"id", "score", "max_score", "passed", "checked", "message"}
+        assert row["checked"]  # hidden tests included: every test is checked
         assert row["passed"] == (row["score"] == row["max_score"])
         assert bool(row["message"]) == (not row["passed"])
     assert [row["id"] for row in report["tests"]] == ["toy_test_visible", "toy_test_hidden"]
@@ -83,7 +85,37 @@ def test_student_copy_without_solutions_runs_visible_tests_only(released_toy, wr
     result = run_cli("grade", truncating, course_root=student_copy, monkeypatch=monkeypatch)
     assert result.exit_code == 0, result.output
     assert "Visible tests only" in result.output
-    assert "Score: 3 / 3" in result.output
+    assert "Score: 3 / 3" in result.output  # both cells have visible tests
+
+
+def test_a_test_cell_of_hidden_tests_only_is_not_checked_in_a_students_copy(
+        toy_course_copy, write_answer, tmp_path, monkeypatch):
+    """Released, a cell of hidden tests only is empty: it cannot fail in the student's
+    copy, so it must not show as a pass with full points."""
+    root = toy_course_copy(tmp_path / "course")
+    source = root / "solutions" / "toy" / "toy.ipynb"
+    notebook = nbformat.read(str(source), as_version=4)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "toy_test_hidden":
+            cell.source = cell.source.split("\n", 1)[1]  # keep only the hidden region
+    nbformat.write(notebook, str(source))
+    release_assignment("toy", course=Course(root))
+    truncating = write_answer(root / "assignments" / "toy" / "toy.ipynb",
+                              "return float(int(x)) ** 2", tmp_path / "truncating.ipynb")
+    assert grade_notebook(truncating, course=Course(root))["score"] == 1.0  # TAs' grade
+    student_copy = tmp_path / "student"
+    shutil.copytree(root / "assignments", student_copy / "assignments")
+    result = run_cli("grade", truncating, course_root=student_copy, monkeypatch=monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "Score: 1 / 1" in result.output
+    assert "not checked in your copy" in result.output
+    assert "2 more points are in tests your copy cannot check" in result.output
+    result = run_cli("grade", truncating, "--json", course_root=student_copy,
+                     monkeypatch=monkeypatch)
+    payload = json.loads(result.output)
+    assert (payload["score"], payload["max_score"], payload["unchecked_points"]) == (1, 1, 2)
+    assert {row["id"]: row["checked"] for row in payload["tests"]} == {
+        "toy_test_visible": True, "toy_test_hidden": False}
 
 
 @pytest.mark.parametrize("problem, expected", [
