@@ -45,3 +45,15 @@ def test_committed_notebooks_carry_no_outputs():
                    for cell in notebook.cells if cell.cell_type == "code"):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_stub_text_never_points_at_a_solution_students_do_not_have():
+    """The stubs' prose is read next to empty answer cells: it may not say that
+    "the solution" below or above does something."""
+    for path in sorted((ROOT / "assignments").glob("*/*.ipynb")):
+        notebook = nbformat.read(str(path), as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "markdown":
+                text = " ".join(cell.source.lower().split())
+                assert "solution below" not in text and "solution above" not in text, (
+                    path.name, cell.source[:200])
