@@ -897,10 +897,7 @@ def read_groups(path, roster):
         CanvasFormatError: missing file, no group or user column, a member
             that is not on the roster, a student in two groups.
     """
-    text = _read_text(path, "the group set")
-    dialect = detect_dialect(text)
-    rows = [row for row in csv.reader(io.StringIO(text.lstrip("\ufeff")),
-                                      delimiter=dialect.delimiter) if any(row)]
+    rows = [row for row in _read_rows(path, "the group set")[0] if any(row)]
     header = [cell.strip() for cell in rows[0]] if rows else []
     group_column = next((name for name in GROUP_NAME_COLUMNS if name in header), None)
     user_columns = [name for name in GROUP_USER_COLUMNS if name in header]

@@ -460,13 +460,12 @@ def collect_submissions(course, zip_path, roster_path=None, include_test_student
     released_ids = course.released_cell_ids()
     with zipfile.ZipFile(zip_path) as archive:
         entries, inner_contents, bad_zips = unpack_zipped_notebooks(archive, entries)
+        by_name = {entry.entry_name: entry.zip_path for entry in entries}
 
         def read_entry(entry_name):
             if entry_name in inner_contents:
                 return inner_contents[entry_name]
             return archive.read(by_name[entry_name])
-
-        by_name = {entry.entry_name: entry.zip_path for entry in entries}
 
         def grade_ids_of(entry):
             try:
@@ -534,8 +533,8 @@ def refuse_another_assignment(course, students, entries, grade_ids_of):
         if other == course.assignment:
             continue
         other_names = {path.name for path in course.notebooks(other)}
-        other_ids = set().union(set(), *(cell_ids_in_text(path.read_text()) or set()
-                                         for path in course.notebooks(other)))
+        other_ids = set().union(*(cell_ids_in_text(path.read_text()) or set()
+                                  for path in course.notebooks(other)))
         if other_names & set(names) or other_ids & found_ids:
             likely.append(other)
     guess = (f" They look like {' or '.join(repr(name) for name in likely)}: collect it "
