@@ -14,7 +14,11 @@ replaces, for the length of a `with` block, the `create_engine` nbgrader's
 API module calls with one that returns the same engine for the same URL.
 That engine keeps its connections when a `Gradebook` closes, and remembers
 which tables exist once it has seen them (nbgrader's schema is created once
-and never changed during grading). Everything nbgrader reads and
+and never changed during grading). Every `Gradebook` also looks up its course
+row and commits (`check_course`); on an engine of the block that is done
+once per course, since the row, once there, is never removed during grading
+(on PostgreSQL this cut the writer from 0.156 s to 0.109 s per project1
+submission). Everything else nbgrader reads and
 writes is unchanged: the same sessions, queries and transactions, on
 connections from one pool instead of one pool each. The engines are really
 disposed of when the block ends.
@@ -77,6 +81,27 @@ def _remember_tables(engine):
         dialect.has_type = cached_has_type
 
 
+def _check_course_once(check_course, known):
+    """`Gradebook.check_course` that skips a course already seen on the engine.
+
+    `known` holds (engine id, course id) pairs; the engines of a block live
+    as long as the block, so their ids stand for them. A call with attributes
+    for the course (`**options`) is always passed on. The only caller in
+    nbgrader, `Gradebook.__init__`, discards the result, so a skipped call
+    returns None.
+    """
+    def check_course_once(self, course_id="default_course", **options):
+        key = (id(self.engine), course_id)
+        if options or key not in known:
+            course = check_course(self, course_id=course_id, **options)
+            known.add(key)
+            return course
+        return None
+
+    check_course_once.shares_engines = True
+    return check_course_once
+
+
 @contextlib.contextmanager
 def shared_engines():
     """Within the block, every nbgrader `Gradebook` of one URL shares one engine.
@@ -113,6 +138,8 @@ def shared_engines():
 
             create_engine.shares_engines = True
             nbgrader.api.create_engine = create_engine
+            check_course = nbgrader.api.Gradebook.check_course
+            nbgrader.api.Gradebook.check_course = _check_course_once(check_course, set())
     if nested:
         yield
         return
@@ -121,5 +148,6 @@ def shared_engines():
     finally:
         with _lock:
             nbgrader.api.create_engine = original
+            nbgrader.api.Gradebook.check_course = check_course
             for _, dispose in engines.values():
                 dispose()

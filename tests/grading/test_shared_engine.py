@@ -55,3 +55,40 @@ def test_a_shared_engine_stops_asking_whether_tables_exist(tmp_path):
     with shared_engines():
         assert schema_questions(lambda: Gradebook(url).close())  # the first time
         assert schema_questions(lambda: Gradebook(url).close()) == []
+
+
+def course_lookups(action):
+    """Statements of any engine during `action` that read the course table."""
+    seen = []
+
+    def record(connection, cursor, statement, *details):
+        if "FROM course" in statement:
+            seen.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_shared_engine_looks_up_each_course_once(tmp_path):
+    """Only the first Gradebook of a course on an engine checks the course row."""
+    prepare_tools()
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    original = Gradebook.check_course
+    with shared_engines():
+        assert course_lookups(lambda: Gradebook(url, course_id="dl").close())
+        assert course_lookups(lambda: Gradebook(url, course_id="dl").close()) == []
+        # another course, or another database, is still checked, and its row made
+        assert course_lookups(lambda: Gradebook(url, course_id="ml").close())
+        assert course_lookups(lambda: Gradebook(other, course_id="dl").close())
+        with Gradebook(other, course_id="dl") as gradebook:
+            assert [course.id for course in gradebook.db.query(nbgrader.api.Course)] == ["dl"]
+    assert Gradebook.check_course is original
+    with Gradebook(url, course_id="dl") as gradebook:
+        assert sorted(course.id for course in gradebook.db.query(nbgrader.api.Course)) == [
+            "dl", "ml"]
+    assert course_lookups(lambda: Gradebook(url, course_id="dl").close())  # outside: again
