@@ -176,6 +176,9 @@ def check_gan_stopping_rule(train_gan, seed=0):
     2. A discriminator that always tells real from fake (accuracy 1.0) is
        never within tolerance: training must run exactly `max_rounds`
        rounds, for `max_rounds` = 3 and 1, and report accuracy 1.0.
+    3. The bound is inclusive: the same always-right discriminator with
+       `tolerance=0.5` is exactly within it (`abs(1.0 - 0.5) <= 0.5`), so
+       training must stop after the first round; a strict `<` runs on.
 
     Args:
         train_gan: The student's function.
@@ -237,6 +240,15 @@ def check_gan_stopping_rule(train_gan, seed=0):
                      "Count a real sample as right when the discriminator "
                      "says > 0.5 and a fake one when it says <= 0.5, over "
                      "a fresh batch of real and generated samples.")
+    history, _ = _stopping_run(train_gan, seed, 2.0, 0.0, max_rounds=3,
+                               tolerance=0.5)
+    if len(history) != 2:
+        fail(f"with a discriminator that is always right (accuracy 1.0), "
+             f"tolerance=0.5 and max_rounds=3, train_gan ran "
+             f"{len(history) / 2:g} rounds",
+             "exactly one round: abs(1.0 - 0.5) <= 0.5 is within tolerance",
+             "The stopping rule includes its bound: stop when "
+             "abs(accuracy - 0.5) <= tolerance, not when it is < tolerance.")
 
 
 def _probe_outputs(generator, discriminator, real_probe, noise_probe):

@@ -45,7 +45,7 @@ import math
 
 import numpy as np
 
-from course_lib.checks.core import call_student, fail, to_numpy
+from course_lib.checks.core import call_student, fail, short, to_numpy
 
 PHASES = ("generator", "discriminator")
 HISTORY_KEYS = ("round", "phase", "steps", "loss", "discriminator_accuracy")
@@ -131,6 +131,30 @@ def make_linear_discriminator(weight, bias=0.0):
     return keras.Model(inputs, outputs)
 
 
+def make_point_generator(point, latent_dim=LATENT_DIM):
+    """A generator whose every fake is one trainable 2-D point.
+
+    The noise is multiplied by zero, so every update moves only the point
+    and every batch of fakes is the same: with one repeated real point
+    (`POINT_REAL`) and a logistic discriminator, each step's loss and each
+    accuracy is a known function of the weights the recorder copies, so a
+    check can work out what `train_gan` should report.
+    """
+    import keras
+
+    class TrainablePoint(keras.layers.Layer):
+        def build(self, input_shape):
+            self.point = self.add_weight(
+                shape=(2,), name="point",
+                initializer=keras.initializers.Constant(point))
+
+        def call(self, noise):
+            return keras.ops.zeros_like(noise[:, :2]) + self.point
+
+    inputs = keras.Input(shape=(latent_dim,))
+    return keras.Model(inputs, TrainablePoint()(inputs))
+
+
 def seed_everything(seed):
     """Seed Python, NumPy and the backend so a check repeats exactly."""
     import keras
@@ -212,7 +236,8 @@ class StepRecorder:
 
 def run_train_gan(train_gan, generator, discriminator, real_data, *,
                   steps_per_phase, max_rounds, tolerance=0.05,
-                  batch_size=BATCH_SIZE, seed=0, probe=None):
+                  batch_size=BATCH_SIZE, seed=0, probe=None,
+                  learning_rate=LEARNING_RATE):
     """Call the student's `train_gan` with a `StepRecorder` as `on_step`.
 
     Every argument of the contract is passed by keyword, so the result does
@@ -226,12 +251,13 @@ def run_train_gan(train_gan, generator, discriminator, real_data, *,
         max_steps=RUNAWAY_FACTOR * 2 * steps_per_phase * max_rounds,
         probe=probe)
     call = (f"train_gan(..., steps_per_phase={steps_per_phase}, "
-            f"max_rounds={max_rounds}, tolerance={tolerance})")
+            f"max_rounds={max_rounds}, tolerance={tolerance}, "
+            f"learning_rate={learning_rate}, seed={seed})")
     history = call_student(
         train_gan, generator, discriminator, real_data,
         latent_dim=LATENT_DIM, steps_per_phase=steps_per_phase,
         batch_size=batch_size, tolerance=tolerance, max_rounds=max_rounds,
-        learning_rate=LEARNING_RATE, seed=seed, on_step=recorder, call=call)
+        learning_rate=learning_rate, seed=seed, on_step=recorder, call=call)
     return history, recorder
 
 
@@ -421,3 +447,328 @@ def check_gan_phase_order(train_gan, seed=0):
                      f"with steps_per_phase={steps_per_phase}",
                      f"{steps_per_phase}",
                      "Record how many updates the phase made.")
+
+
+# --------------------------------------------------------------------------
+# The stated settings and reported values: `seed`, `learning_rate`, the
+# phase's mean loss and the accuracy measured after the phase.
+# --------------------------------------------------------------------------
+
+# The point set-up: every real sample is POINT_REAL, every fake is one
+# trainable point starting at POINT_FAKE, and the discriminator is
+# sigmoid(POINT_WEIGHT * x[0] + POINT_BIAS). Adam's first update moves each
+# weight that has a gradient by the learning rate, so with POINT_LEARNING_RATE
+# the generator's update carries the fake across the discriminator's
+# boundary (accuracy 1 -> 0.5) and the discriminator's update carries the
+# boundary back past it (0.5 -> 1): an accuracy measured before a phase's
+# last update is not the one measured after it.
+POINT_REAL = (2.0, 0.0)
+POINT_FAKE = (-1.0, 0.0)
+POINT_WEIGHT = 1.0
+POINT_BIAS = 0.95
+POINT_LEARNING_RATE = 0.1
+# Adam's default learning rate, named in a hint when a run moves by it.
+ADAM_DEFAULT_LEARNING_RATE = 0.001
+
+
+def _point_run(train_gan, steps_per_phase, learning_rate, seed):
+    """One round on the point set-up; the history (unchecked) and the recorder."""
+    seed_everything(seed)
+    generator = make_point_generator(POINT_FAKE)
+    discriminator = make_linear_discriminator(POINT_WEIGHT, POINT_BIAS)
+    real_data = np.tile(np.asarray(POINT_REAL, np.float32), (64, 1))
+    history, recorder = run_train_gan(
+        train_gan, generator, discriminator, real_data,
+        steps_per_phase=steps_per_phase, max_rounds=1, tolerance=0.05,
+        learning_rate=learning_rate, seed=seed)
+    return history, recorder
+
+
+def _point_outputs(recorder, index):
+    """Discriminator outputs on the real point and the fake point.
+
+    With the weights the recorder copied after `index` updates (index 0:
+    before training). Returns `(on_real, on_fake)`.
+    """
+    (point,) = recorder.generator_values[index]
+    kernel, bias = recorder.discriminator_values[index]
+
+    def output(sample):
+        logit = float(np.dot(np.asarray(sample, np.float64),
+                             kernel.reshape(-1)) + bias.reshape(-1)[0])
+        return 1.0 / (1.0 + math.exp(-logit))
+
+    return output(POINT_REAL), output(point)
+
+
+def _point_step_loss(recorder, index):
+    """The loss update `index` should report, from the weights before it.
+
+    Binary cross-entropy as Keras computes it (probabilities clipped to
+    [1e-7, 1 - 1e-7]): the generator's is that of its fake labelled 1, the
+    discriminator's the mean over a batch of real (1) and fake (0) samples.
+    """
+    on_real, on_fake = (min(max(value, 1e-7), 1 - 1e-7)
+                        for value in _point_outputs(recorder, index))
+    if recorder.calls[index][0] == "generator":
+        return -math.log(on_fake)
+    return 0.5 * (-math.log(on_real) - math.log(1.0 - on_fake))
+
+
+def _point_accuracy(recorder, index):
+    on_real, on_fake = _point_outputs(recorder, index)
+    return (float(on_real > 0.5) + float(on_fake <= 0.5)) / 2
+
+
+def _phase_calls(history, recorder, steps_per_phase):
+    """The recorder's call indices of each history entry's phase."""
+    calls = recorder.calls
+    expected = expected_calls(steps_per_phase, len(history) // 2)
+    if len(history) % 2 or calls != expected:
+        fail(f"with steps_per_phase={steps_per_phase} the on_step calls "
+             f"{describe_calls(calls)} do not line up with the "
+             f"{len(history)} history entries",
+             f"{steps_per_phase} on_step calls per phase and one history "
+             "entry per phase",
+             "Make check_gan_phase_order pass first.")
+    return [range(start, start + steps_per_phase)
+            for start in range(0, len(calls), steps_per_phase)]
+
+
+def _close(value, target):
+    return math.isclose(value, target, rel_tol=2e-3, abs_tol=1e-5)
+
+
+def check_gan_reported_values(train_gan, seed=0):
+    """Check each phase's `loss` (the mean) and accuracy (after the phase).
+
+    Runs one round on a set-up where every step's loss and every accuracy
+    follow from the weights the `on_step` recorder copies: one real point,
+    a generator whose every fake is one trainable point, and a logistic
+    discriminator (see `POINT_REAL`). `loss` must be the mean of the phase's
+    step losses (for the discriminator also accepted: twice it, the sum of a
+    real and a fake mean), and `discriminator_accuracy` the accuracy of the
+    discriminator as it is after the phase's last update. The set-up is
+    chosen so that the accuracy before the last update differs.
+
+    Args:
+        train_gan: The student's function.
+        seed: The `seed` argument passed on (the set-up draws nothing that
+            changes the verdict).
+
+    Example, a `train_gan` that reports the last step's loss:
+
+    >>> import tensorflow as tf
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim,
+    ...               steps_per_phase=5, batch_size=32, learning_rate=0.001,
+    ...               on_step=None, **settings):
+    ...     history = []
+    ...     for phase in ("generator", "discriminator"):
+    ...         model = generator if phase == "generator" else discriminator
+    ...         optimizer = keras.optimizers.Adam(learning_rate)
+    ...         for step in range(steps_per_phase):
+    ...             fakes = generator(tf.zeros((batch_size, latent_dim)))
+    ...             with tf.GradientTape() as tape:
+    ...                 on_fake = discriminator(generator(tf.zeros((batch_size, latent_dim))))
+    ...                 on_real = discriminator(real_data[:batch_size])
+    ...                 loss = (-keras.ops.mean(keras.ops.log(on_fake)) if phase == "generator"
+    ...                         else -0.5 * keras.ops.mean(keras.ops.log(on_real))
+    ...                         - 0.5 * keras.ops.mean(keras.ops.log(1 - on_fake)))
+    ...             gradients = tape.gradient(loss, model.trainable_variables)
+    ...             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    ...             on_step(phase, step)
+    ...         on_real = discriminator(real_data[:batch_size])
+    ...         on_fake = discriminator(generator(tf.zeros((batch_size, latent_dim))))
+    ...         accuracy = (keras.ops.mean(on_real > 0.5) + keras.ops.mean(on_fake <= 0.5)) / 2
+    ...         history.append({"round": 0, "phase": phase, "steps": steps_per_phase,
+    ...                         "loss": float(loss), "discriminator_accuracy": float(accuracy)})
+    ...     return history
+    >>> import keras
+    >>> try:
+    ...     check_gan_reported_values(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.hint)  # doctest: +ELLIPSIS
+    Collect the loss of every update of the phase in a list and store ...
+    """
+    for steps_per_phase in (3, 1):
+        history, recorder = _point_run(train_gan, steps_per_phase,
+                                       POINT_LEARNING_RATE, seed)
+        history = expect_history_list(history)
+        phases = _phase_calls(history, recorder, steps_per_phase)
+        for index, (entry, calls) in enumerate(zip(history, phases)):
+            try:
+                loss = float(to_numpy(entry.get("loss")))
+                accuracy = float(to_numpy(entry.get("discriminator_accuracy")))
+            except (TypeError, ValueError):
+                fail(f"history[{index}] holds {entry!r}",
+                     "numbers for 'loss' and 'discriminator_accuracy'",
+                     "Make check_gan_history_format pass first.")
+            losses = [_point_step_loss(recorder, call) for call in calls]
+            mean = float(np.mean(losses))
+            scales = (1.0, 2.0) if entry.get("phase") == "discriminator" else (1.0,)
+            if not any(_close(loss, scale * mean) for scale in scales):
+                if steps_per_phase > 1 and any(_close(loss, scale * losses[-1])
+                                               for scale in scales):
+                    found = (f"history[{index}]['loss'] is {loss:.5f}, the loss of "
+                             f"the {entry.get('phase')} phase's last step only")
+                else:
+                    found = f"history[{index}]['loss'] is {loss:.5f}"
+                fail(found,
+                     f"the mean of the phase's {steps_per_phase} step losses "
+                     f"{[round(value, 5) for value in losses]}: {mean:.5f}",
+                     "Collect the loss of every update of the phase in a list "
+                     "and store `float(np.mean(losses))` when the phase ends.")
+            after = _point_accuracy(recorder, calls[-1] + 1)
+            before = _point_accuracy(recorder, calls[-1])
+            if not math.isclose(accuracy, after, abs_tol=1e-6):
+                where = (" (what the discriminator scored before the phase's "
+                         "last update, as on the last training batch)"
+                         if math.isclose(accuracy, before, abs_tol=1e-6) else "")
+                fail(f"history[{index}]['discriminator_accuracy'] is "
+                     f"{accuracy:g}{where}",
+                     f"{after:g}, the accuracy after the {entry.get('phase')} "
+                     "phase's last update",
+                     "When the phase's loop has ended, draw a fresh batch of "
+                     "batch_size real and batch_size generated samples and "
+                     "measure the discriminator on it; the predictions made "
+                     "during a training step come from the weights before "
+                     "that step's update.")
+
+
+def _largest_change(before, after):
+    return max(float(np.max(np.abs(new - old))) for old, new in zip(before, after))
+
+
+def check_gan_learning_rate(train_gan, seed=0):
+    """Check that both Adam optimizers use the `learning_rate` argument.
+
+    Adam's first update moves every weight that has a gradient by the
+    learning rate (its step is the gradient divided by its own size), so in
+    a one-step round on the point set-up the generator's update and the
+    discriminator's update must each move their largest weight change by
+    `learning_rate`, for two different learning rates.
+
+    Args:
+        train_gan: The student's function.
+        seed: The `seed` argument passed on.
+
+    Example, a `train_gan` whose optimizers keep Adam's default rate:
+
+    >>> import tensorflow as tf
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim,
+    ...               steps_per_phase=5, batch_size=32, on_step=None, **settings):
+    ...     for phase in ("generator", "discriminator"):
+    ...         model = generator if phase == "generator" else discriminator
+    ...         optimizer = keras.optimizers.Adam()
+    ...         for step in range(steps_per_phase):
+    ...             with tf.GradientTape() as tape:
+    ...                 on_fake = discriminator(generator(tf.zeros((batch_size, latent_dim))))
+    ...                 loss = keras.ops.mean(on_fake) * (-1 if phase == "generator" else 1)
+    ...             gradients = tape.gradient(loss, model.trainable_variables)
+    ...             optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    ...             on_step(phase, step)
+    ...     return []
+    >>> import keras
+    >>> try:
+    ...     check_gan_learning_rate(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)
+    with learning_rate=0.1 the first generator update moved a weight by at most 0.001
+    """
+    for learning_rate in (POINT_LEARNING_RATE, 0.03):
+        _, recorder = _point_run(train_gan, 1, learning_rate, seed)
+        for phase, values in (("generator", recorder.generator_values),
+                              ("discriminator", recorder.discriminator_values)):
+            index = next((index for index, (name, _) in enumerate(recorder.calls)
+                          if name == phase), None)
+            if index is None:
+                fail(f"train_gan reported no {phase} step through on_step",
+                     f"one {phase} step", "Make check_gan_phase_order pass first.")
+            change = _largest_change(values[index], values[index + 1])
+            if not math.isclose(change, learning_rate, rel_tol=0.05):
+                hint = ("Create both optimizers as "
+                        "`keras.optimizers.Adam(learning_rate)` with the "
+                        "argument, in every phase and every compile().")
+                if math.isclose(change, ADAM_DEFAULT_LEARNING_RATE, rel_tol=0.05):
+                    hint += (f" A change of {ADAM_DEFAULT_LEARNING_RATE} is "
+                             "Adam's default learning rate: the argument was "
+                             "not passed on.")
+                else:
+                    hint += (" Another optimizer (SGD, RMSprop) moves the "
+                             "weights by other amounts.")
+                fail(f"with learning_rate={learning_rate} the first {phase} "
+                     f"update moved a weight by at most {change:.3g}",
+                     f"about {learning_rate} (Adam's first step moves each "
+                     "weight by the learning rate)", hint)
+
+
+def _seeded_losses(train_gan, check_seed, run_seed):
+    seed_everything(check_seed)
+    generator = make_check_generator(check_seed, batch_norm=True)
+    discriminator = make_learning_discriminator(check_seed)
+    history, _ = run_train_gan(
+        train_gan, generator, discriminator, make_real_points(seed=check_seed),
+        steps_per_phase=2, max_rounds=2, tolerance=0.0, seed=run_seed)
+    try:
+        return [float(to_numpy(entry.get("loss")))
+                for entry in expect_history_list(history)]
+    except (TypeError, ValueError):
+        fail(f"the history holds {history!r}", "a number in every 'loss'",
+             "Make check_gan_history_format pass first.")
+
+
+def check_gan_seed(train_gan, seed=0):
+    """Check that the `seed` argument, and only it, decides the random draws.
+
+    Trains the same freshly built models three times: twice with
+    `seed=seed + 5`, which must report the same losses, and once with
+    `seed=seed + 6`, which must report different ones (other noise and
+    other real batches).
+
+    Args:
+        train_gan: The student's function.
+        seed: Seed for the check's models and data.
+
+    Example, a `train_gan` that draws from an unseeded generator:
+
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def train_gan(generator, discriminator, real_data, latent_dim, on_step=None,
+    ...               steps_per_phase=5, max_rounds=20, **settings):
+    ...     rng = np.random.default_rng()
+    ...     history = []
+    ...     for round_index in range(max_rounds):
+    ...         for phase in ("generator", "discriminator"):
+    ...             for step in range(steps_per_phase):
+    ...                 on_step(phase, step)
+    ...             history.append({"round": round_index, "phase": phase,
+    ...                             "steps": steps_per_phase, "loss": rng.normal(),
+    ...                             "discriminator_accuracy": 1.0})
+    ...     return history
+    >>> try:
+    ...     check_gan_seed(train_gan)
+    ... except CheckFailure as failure:
+    ...     print(failure.expected)
+    the same losses: the same seed draws the same noise and real batches
+    """
+    first = _seeded_losses(train_gan, seed, seed + 5)
+    again = _seeded_losses(train_gan, seed, seed + 5)
+    other = _seeded_losses(train_gan, seed, seed + 6)
+    if len(first) != len(again) or not np.allclose(first, again, rtol=1e-5, atol=1e-6):
+        fail(f"two runs with seed={seed + 5} on identical fresh models reported "
+             f"the losses {short(np.asarray(first))} and {short(np.asarray(again))}",
+             "the same losses: the same seed draws the same noise and real "
+             "batches",
+             "Make one generator from the argument, `rng = "
+             "np.random.default_rng(seed)`, and draw every noise batch and "
+             "every real batch from it; `np.random.default_rng()` without "
+             "the seed starts from fresh entropy each time.")
+    if len(first) == len(other) and np.allclose(first, other, rtol=1e-6, atol=1e-7):
+        fail(f"seed={seed + 5} and seed={seed + 6} reported the same losses "
+             f"{short(np.asarray(first))}",
+             "different losses: another seed draws other noise and other "
+             "real batches",
+             "Use the `seed` argument: `rng = np.random.default_rng(seed)`, "
+             "and draw the noise and real batches from `rng`, not from the "
+             "global `np.random` functions or an unseeded generator.")

@@ -23,7 +23,10 @@ from autograder.checks.gan import (  # noqa: E402
 )
 from course_lib.checks.gan import (  # noqa: E402
     check_gan_history_format,
+    check_gan_learning_rate,
     check_gan_phase_order,
+    check_gan_reported_values,
+    check_gan_seed,
 )
 from tests.checks.helpers import assert_fails  # noqa: E402
 
@@ -34,6 +37,9 @@ ALL_CHECKS = {
     "discriminator_phase": check_gan_discriminator_phase,
     "stopping_rule": check_gan_stopping_rule,
     "labels": check_gan_labels,
+    "reported_values": check_gan_reported_values,
+    "learning_rate": check_gan_learning_rate,
+    "seed": check_gan_seed,
 }
 
 
@@ -41,9 +47,25 @@ ALL_CHECKS = {
 # Shared pieces of the implementations under test.
 # --------------------------------------------------------------------------
 
-def _sampler(real_data, latent_dim, batch_size, seed):
-    rng = np.random.default_rng(seed)
+def _sampler(real_data, latent_dim, batch_size, seed, rng_source="seed"):
+    """Noise and real-batch draws; `rng_source` picks a seed bug.
+
+    "seed": `np.random.default_rng(seed)` (correct); "unseeded":
+    `np.random.default_rng()`; "global": NumPy's global functions, which
+    the check's own seeding fixes, so every seed draws the same batches.
+    """
     real_data = np.asarray(real_data, dtype="float32")
+    if rng_source == "global":
+        def noise():
+            return np.random.normal(
+                size=(batch_size, latent_dim)).astype("float32")
+
+        def real_batch():
+            return real_data[np.random.randint(len(real_data),
+                                               size=batch_size)]
+
+        return noise, real_batch
+    rng = np.random.default_rng(seed if rng_source == "seed" else None)
 
     def noise():
         return rng.normal(size=(batch_size, latent_dim)).astype("float32")
@@ -63,9 +85,9 @@ def _accuracy(generator, discriminator, noise, real_batch):
     return float(correct / (real.size + fake.size))
 
 
-def _entry(round_index, phase, steps, losses, accuracy):
+def _entry(round_index, phase, steps, losses, accuracy, last_loss=False):
     return {"round": round_index, "phase": phase, "steps": steps,
-            "loss": float(np.mean(losses)),
+            "loss": float(losses[-1] if last_loss else np.mean(losses)),
             "discriminator_accuracy": accuracy}
 
 
@@ -75,14 +97,19 @@ def make_tape_train_gan(
         never_stops=False, stops_at_once=False, fake_labelled_real=False,
         generator_aims_at_fake=False, swapped_order=False,
         extra_round=False, stop_check_after_generator=False,
-        no_history=False, ignores_round_limit=False):
+        no_history=False, ignores_round_limit=False, strict_tolerance=False,
+        rng_source="seed", default_learning_rate=False, last_step_loss=False,
+        accuracy_before_last_update=False):
     """A tf.GradientTape `train_gan`, correct unless a bug flag is set."""
 
     def train_gan(generator, discriminator, real_data, latent_dim,
                   steps_per_phase=5, batch_size=32, tolerance=0.05,
                   max_rounds=20, learning_rate=0.001, seed=0, on_step=None):
-        noise, real_batch = _sampler(real_data, latent_dim, batch_size, seed)
+        noise, real_batch = _sampler(real_data, latent_dim, batch_size, seed,
+                                     rng_source)
         loss_fn = keras.losses.BinaryCrossentropy()
+        if default_learning_rate:
+            learning_rate = 0.001
         generator_optimizer = keras.optimizers.Adam(learning_rate)
         discriminator_optimizer = keras.optimizers.Adam(learning_rate)
         both_optimizer = keras.optimizers.Adam(learning_rate)
@@ -146,13 +173,23 @@ def make_tape_train_gan(
                 else discriminator_step)
             losses = []
             for step in range(steps):
+                if accuracy_before_last_update and step == steps - 1:
+                    accuracy = _accuracy(generator, discriminator, noise,
+                                         real_batch)
                 losses.append(step_function())
                 if on_step is not None:
                     on_step(phase, step)
-            accuracy = _accuracy(generator, discriminator, noise, real_batch)
+            if not accuracy_before_last_update:
+                accuracy = _accuracy(generator, discriminator, noise,
+                                     real_batch)
             history.append(_entry(round_index, phase, steps, losses,
-                                  accuracy))
+                                  accuracy, last_loss=last_step_loss))
             return accuracy
+
+        def within(accuracy):
+            if strict_tolerance:
+                return abs(accuracy - 0.5) < tolerance
+            return abs(accuracy - 0.5) <= tolerance
 
         order = ("generator", "discriminator")
         if swapped_order:
@@ -164,12 +201,11 @@ def make_tape_train_gan(
         while ignores_round_limit or round_index < rounds:
             for phase in order:
                 accuracy = run_phase(round_index, phase)
-                if stop_check_after_generator and abs(
-                        accuracy - 0.5) <= tolerance:
+                if stop_check_after_generator and within(accuracy):
                     return None if no_history else history
             if stops_at_once:
                 break
-            if not never_stops and abs(accuracy - 0.5) <= tolerance:
+            if not never_stops and within(accuracy):
                 break
             round_index += 1
         return None if no_history else history
@@ -257,9 +293,10 @@ def stub_train_gan(generator, discriminator, real_data, latent_dim,
 
 
 def _assert_rejected_by(train_gan, check_name, others_pass=()):
-    assert_fails(ALL_CHECKS[check_name], train_gan)
+    message = assert_fails(ALL_CHECKS[check_name], train_gan)
     for name in others_pass:
         ALL_CHECKS[name](train_gan)
+    return message
 
 
 # --------------------------------------------------------------------------
@@ -436,3 +473,55 @@ def test_phase_order_rejects_on_step_never_called():
         return correct(*args, on_step=None, **kwargs)
 
     _assert_rejected_by(train_gan, "phase_order")
+
+
+# --------------------------------------------------------------------------
+# The stated settings and reported values (seed, learning_rate, the phase's
+# mean loss, the accuracy after the phase, the inclusive stopping bound).
+# --------------------------------------------------------------------------
+
+def test_stopping_rule_rejects_strict_tolerance_bound():
+    message = _assert_rejected_by(
+        make_tape_train_gan(strict_tolerance=True), "stopping_rule",
+        others_pass=("phase_order", "reported_values", "seed"))
+    assert "not when it is < tolerance" in message
+
+
+def test_seed_rejects_unseeded_generator():
+    message = _assert_rejected_by(
+        make_tape_train_gan(rng_source="unseeded"), "seed",
+        others_pass=("phase_order", "reported_values", "learning_rate",
+                     "stopping_rule"))
+    assert "np.random.default_rng()" in message
+
+
+def test_seed_rejects_global_numpy_random():
+    message = _assert_rejected_by(
+        make_tape_train_gan(rng_source="global"), "seed",
+        others_pass=("phase_order", "reported_values", "learning_rate",
+                     "stopping_rule"))
+    assert "reported the same losses" in message
+
+
+def test_learning_rate_rejects_adam_default():
+    message = _assert_rejected_by(
+        make_tape_train_gan(default_learning_rate=True), "learning_rate",
+        others_pass=("phase_order", "reported_values", "seed",
+                     "stopping_rule"))
+    assert "Adam's default learning rate" in message
+
+
+def test_reported_values_rejects_last_step_loss():
+    message = _assert_rejected_by(
+        make_tape_train_gan(last_step_loss=True), "reported_values",
+        others_pass=("phase_order", "learning_rate", "seed",
+                     "stopping_rule"))
+    assert "last step only" in message
+
+
+def test_reported_values_rejects_accuracy_before_last_update():
+    message = _assert_rejected_by(
+        make_tape_train_gan(accuracy_before_last_update=True),
+        "reported_values",
+        others_pass=("phase_order", "learning_rate", "seed"))
+    assert "before the phase's last update" in message

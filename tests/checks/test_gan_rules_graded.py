@@ -1,0 +1,117 @@
+"""Exercise 2.3 graded for real: a `train_gan` that breaks one stated rule
+loses exactly the points of the test cell for that rule.
+
+Each sample is the released 03_gan stub with every answer filled in from the
+solution, then one edit to `train_gan` that a student could make: an
+unseeded random generator, optimizers without the `learning_rate`, the last
+step's loss instead of the phase's mean, the accuracy measured before the
+phase's last update, a strict `<` in the stopping rule. The notebooks run
+through `grade_notebook` (the whole nbgrader pipeline, hidden tests
+included), two at a time in spawned workers as in the hardening tests.
+"""
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import nbformat
+import pytest
+
+from autograder.grading.course import Course, repository_root
+from autograder.grading.notebooks import SOLUTION_REGION
+
+ROOT = repository_root()
+STUB = ROOT / "assignments" / "exercises2" / "03_gan.ipynb"
+SOLUTION = ROOT / "solutions" / "exercises2" / "03_gan.ipynb"
+SETTINGS = {"COURSE_CELL_TIMEOUT": "300", "COURSE_KERNEL_MEMORY_MB": "4096",
+            "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+FULL_SCORES = {"test_gan_history_format": 1.0, "test_gan_phase_order": 2.0,
+               "test_gan_settings": 2.0, "test_gan_freezing": 3.0,
+               "test_gan_stopping_rule": 2.0, "test_gan_labels": 2.0}
+
+# name: (edits to the solution's train_gan as (old, new) pairs, the test
+# cell that must score zero).
+BROKEN_RULES = {
+    "unseeded_generator": (
+        [("rng = np.random.default_rng(seed)", "rng = np.random.default_rng()")],
+        "test_gan_settings"),
+    "adam_default_rate": (
+        [("keras.optimizers.Adam(learning_rate)", "keras.optimizers.Adam()")],
+        "test_gan_settings"),
+    "last_step_loss": (
+        [('"loss": float(np.mean(losses)),', '"loss": losses[-1],')],
+        "test_gan_settings"),
+    "accuracy_before_last_update": (
+        [("            for step in range(steps_per_phase):\n"
+          "                losses.append(float(updates[phase]()))\n",
+          "            for step in range(steps_per_phase):\n"
+          "                if step == steps_per_phase - 1:\n"
+          "                    current_accuracy = float(accuracy(draw_noise(), draw_real()))\n"
+          "                losses.append(float(updates[phase]()))\n"),
+         ("            current_accuracy = float(accuracy(draw_noise(), draw_real()))\n"
+          "            history.append(",
+          "            history.append(")],
+        "test_gan_settings"),
+    "strict_stopping_bound": (
+        [("if abs(current_accuracy - 0.5) <= tolerance:",
+          "if abs(current_accuracy - 0.5) < tolerance:")],
+        "test_gan_stopping_rule"),
+}
+
+
+def filled_notebook(edits):
+    """The stub with the solution's answers, `train_gan` changed by `edits`."""
+    solution = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell
+                for cell in nbformat.read(SOLUTION, as_version=4).cells}
+    notebook = nbformat.read(STUB, as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        answer = "\n".join(line for line in solution[grade_id].source.split("\n")
+                           if SOLUTION_REGION[0] not in line
+                           and SOLUTION_REGION[1] not in line)
+        if grade_id == "gan_train_gan":
+            for old, new in edits:
+                assert answer.count(old) >= 1, old
+                answer = answer.replace(old, new)
+        cell.source = answer
+    return notebook
+
+
+def grade_in_worker(path):
+    os.environ.update(SETTINGS)
+    from autograder.grading.grade import grade_notebook
+
+    return path, grade_notebook(path, assignment="exercises2", course=Course(ROOT))
+
+
+@pytest.fixture(scope="module")
+def scores(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gan_rules")
+    paths = {}
+    for name, (edits, _) in BROKEN_RULES.items():
+        paths[name] = folder / name / "03_gan.ipynb"
+        paths[name].parent.mkdir()
+        nbformat.write(filled_notebook(edits), paths[name])
+    # Spawned, not forked: TensorFlow, imported by earlier tests in this
+    # process, is not safe in a forked child.
+    with ProcessPoolExecutor(max_workers=2,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        graded = dict(pool.map(grade_in_worker, [str(path) for path in paths.values()]))
+    reports = {name: graded[str(path)] for name, path in paths.items()}
+    for name, report in reports.items():
+        assert report["error"] is None, (name, report)
+    return {name: ({row["id"]: row["score"] for row in report["tests"]}, report)
+            for name, report in reports.items()}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_RULES))
+def test_a_broken_rule_loses_exactly_its_cell(name, scores):
+    found, report = scores[name]
+    _, lost_cell = BROKEN_RULES[name]
+    expected = dict(FULL_SCORES, **{lost_cell: 0.0})
+    messages = {row["id"]: row["message"] for row in report["tests"] if row["message"]}
+    assert found == expected, messages
+    assert report["score"] == sum(FULL_SCORES.values()) - FULL_SCORES[lost_cell]
