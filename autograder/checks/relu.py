@@ -13,7 +13,7 @@ import numpy as np
 
 from course_lib.checks.core import call_student, fail, input_generator, short
 from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
-from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES, expect_relu
+from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES, expect_relu, relu_result
 
 
 def relu_inputs():
@@ -87,7 +87,8 @@ def check_relu_in_keras_model(relu):
             "model passes it.")
     import tensorflow as tf
 
-    call_student(relu, tf.constant([[-1.0, 2.0]]), call="relu(tensor)")
+    relu_result(call_student(relu, tf.constant([[-1.0, 2.0]]), call="relu(tensor)"),
+                "relu(tensor)")
     generator = input_generator(3)
     for shape in [(6,), (5, 5, 2)]:
         x = generator.normal(size=(4,) + shape).astype(np.float32)

@@ -116,6 +116,27 @@ def to_numpy(value):
                  f"Return a NumPy array or a Keras tensor ({error}).")
 
 
+def clip(text, max_chars):
+    """Shorten `text` to at most `max_chars` characters, at a word boundary.
+
+    A shortened text ends in " ..." so a reader sees that more was cut; a
+    word is never cut in half (a single word longer than `max_chars` is).
+
+    Example:
+
+    >>> clip("Write it yourself with keras.ops", 18)
+    'Write it yourself ...'
+    >>> clip("short enough", 20)
+    'short enough'
+    """
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > 0 else text[:max_chars]
+    return cut.rstrip(" ,;:") + " ..."
+
+
 def short(array, max_items=8, max_chars=160):
     """Render an array compactly for a failure message.
 
@@ -224,11 +245,10 @@ def call_student(function, *args, call="", **kwargs):
             fail(f"{name} raised NotImplementedError", "a result",
                  "Replace the `raise NotImplementedError()` line with your "
                  "code.")
-        message = " ".join(str(error).split())
-        if len(message) > 500:
-            message = message[:500] + " ..."
+        message = clip(" ".join(str(error).split()), 500)
         fail(f"{name} raised {type(error).__name__}: {message}", "a result",
-             "Read the error above and fix the line it points to.")
+             f"Run {name} yourself in a new cell: the traceback shows the line "
+             "of your code that raised the error.")
 
 
 def student_gradient(function, watched, make_arguments, call, hint, name,

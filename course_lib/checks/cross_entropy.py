@@ -79,6 +79,14 @@ def _mistake_hint(y_true, y_pred, result):
     p = np.asarray(y_pred, dtype=np.float64)
     result = np.asarray(result, dtype=np.float64)
     if result.shape != expected.shape:
+        if y.ndim == 1 and result.ndim == 0:
+            # Multiclass code given the binary case: on 1-D labels axis=-1
+            # is the batch axis, so the sum runs over the samples.
+            return ("These are 1-D 0/1 labels with p the probability of class "
+                    "1 (the binary case), so axis=-1 is the batch: summing "
+                    "y log p over it adds the samples up. Handle 1-D labels "
+                    "on their own (if y_true.ndim == 1) with the binary loss "
+                    "-(y log p + (1 - y) log(1 - p)), one value per sample.")
         return ("Return one loss per sample, shape (N,): sum over the classes "
                 "(axis=-1) only, not over the batch.")
     if np.all(expected > 0) and np.any(expected > 1e-3):

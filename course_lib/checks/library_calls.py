@@ -20,7 +20,7 @@ import inspect
 import re
 import types
 
-from course_lib.checks.core import fail
+from course_lib.checks.core import clip, fail
 
 _TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*m")
 _LIBRARY_PACKAGES = {"keras", "tensorflow", "tf_keras", "torch", "jax", "sklearn",
@@ -267,4 +267,4 @@ def report_model_crash(error, what, hint):
         fail(f"{what} raised NotImplementedError", "a result",
              "Replace the `raise NotImplementedError()` line with your code.")
     fail(f"a Keras model using your {what} raised {type(error).__name__}: "
-         f"{text[:300]}", "it to run", hint)
+         f"{clip(text, 300)}", "it to run", hint)

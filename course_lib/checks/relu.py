@@ -13,6 +13,15 @@ from course_lib.checks.core import (CheckFailure, call_student, expect_shape, fa
 from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 
 RELU_LIBRARY_ROUTINES = frozenset({"relu", "relu6", "ReLU", "leaky_relu", "LeakyReLU", "crelu"})
+# A boolean result is the mask itself. On a TensorFlow tensor that is also
+# what `x * (x > 0)` returns: unlike NumPy, TensorFlow multiplies a float
+# tensor by a bool tensor into a bool tensor.
+BOOLEAN_MASK_HINT = (
+    "x > 0 is only the mask: return x's values with the negatives set to 0. "
+    "If you wrote `x * (x > 0)`: on a TensorFlow tensor a float times a bool "
+    "mask is a bool tensor (NumPy gives floats), so cast the mask first, "
+    "`x * keras.ops.cast(x > 0, x.dtype)`, or use "
+    "`keras.ops.where(x > 0, x, 0.0)`.")
 RELU_HINT = ("Write it yourself: keep each value that is positive and put 0 "
              "everywhere else (an elementwise maximum or a mask).")
 
@@ -28,8 +37,7 @@ def relu_result(value, call):
     if result.dtype == bool:
         fail(f"{call} returned a boolean array {short(result)}",
              "the numbers themselves with negatives replaced by 0",
-             "x > 0 is only the mask; combine it with x so that positive "
-             "values keep their size.")
+             BOOLEAN_MASK_HINT)
     if not np.issubdtype(result.dtype, np.number):
         fail(f"{call} returned an array of dtype {result.dtype}",
              "a numeric array", "Return numbers, not objects or strings.")
@@ -148,6 +156,8 @@ def check_relu_symbolic(relu):
                  dtype=np.float32)
 
     tensor = tf.constant(x)
+    # A boolean tensor (the mask) has no gradient: name it before the tape.
+    relu_result(call_student(relu, tensor, call="relu(tensor)"), "relu(tensor)")
     _, gradient = student_gradient(relu, tensor, lambda: (tensor,), "relu(tensor)", hint,
                                    "relu", expected="1 for positive inputs and 0 for "
                                    "negative ones")

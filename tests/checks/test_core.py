@@ -45,7 +45,7 @@ def test_not_implemented_error_with_a_message_is_reported_as_a_crash():
     failure = failure_of(numpy_on_symbolic_tensor, 1.0)
     assert STUB_HINT not in str(failure)
     assert "raised NotImplementedError: Cannot convert a symbolic tf.Tensor" in failure.found
-    assert "Read the error above" in failure.hint
+    assert "the traceback shows the line" in failure.hint
 
 
 def test_other_crashes_show_type_and_message():
@@ -118,3 +118,16 @@ def test_student_gradient_rejects_arrays_and_missing_gradients():
     assert detached.value.found == ("the gradient of double is None (no path back to the "
                                     "predictions)")
     assert detached.value.hint == "use keras.ops"
+
+
+def test_a_long_error_is_cut_at_a_word_boundary():
+    words = " ".join(f"word{index}" for index in range(200))
+
+    def crash(x):
+        raise ValueError(words)
+
+    found = failure_of(crash, 1.0).found
+    assert found.endswith(" ...")
+    last = found[:-len(" ...")].rsplit(" ", 1)[-1]
+    assert last in words.split(), last
+    assert len(found) < len("f(x) raised ValueError: ") + 505

@@ -396,3 +396,16 @@ def test_cross_entropy_rejects_library_call(source):
     cross_entropy = notebook_function(source, "cross_entropy")
     for check in NUMERIC_CHECKS + [visible.check_cross_entropy_differentiable]:
         assert_fails(check, cross_entropy, fragments=["no credit"])
+
+
+def test_multiclass_only_code_on_binary_labels_is_told_about_the_binary_case():
+    """Code that sums over axis=-1 did sum over the classes: given 1-D labels
+    the missing part is the binary case, which the message names."""
+    def multiclass_only(y_true, y_pred):
+        p = np.clip(y_pred, 1e-7, 1 - 1e-7)
+        return -np.sum(y_true * np.log(p), axis=-1)
+
+    message = assert_fails(visible.check_cross_entropy_binary, multiclass_only,
+                           fragments=["binary case", "if y_true.ndim == 1"])
+    assert "sum over the classes (axis=-1) only" not in message
+    visible.check_cross_entropy_lecture_example(multiclass_only)

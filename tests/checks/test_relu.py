@@ -195,6 +195,16 @@ def test_relu_rejects_boolean_mask():
     assert_fails(visible.check_relu_basic, lambda x: x > 0, fragments=["boolean"])
 
 
+@pytest.mark.parametrize("check", MODEL_CHECKS, ids=lambda check: check.__name__)
+def test_mask_product_on_a_tensor_is_told_that_tensorflow_made_it_bool(check):
+    """`x * (x > 0)` is right in NumPy; on a TensorFlow tensor it is a bool
+    tensor. The message names that cause and the cast, not a raw TensorFlow
+    error or advice to "use keras.ops"."""
+    message = assert_fails(check, relu_mask_product,
+                           fragments=["boolean", "keras.ops.cast(x > 0, x.dtype)"])
+    assert "InvalidArgumentError" not in message
+
+
 def test_relu_rejects_dtype_dropped_to_bool():
     assert_fails(visible.check_relu_basic,
                  lambda x: np.maximum(x, 0).astype(bool), fragments=["boolean"])
