@@ -158,9 +158,10 @@ def _apply_callable(function, x, argument, expected_shape, name, hint):
             f"The `{argument}` callable works on concrete values but failed "
             f"on a symbolic tensor of shape {tuple(x.shape)} inside a model "
             f"({type(error).__name__}: {error}). Write it with keras.ops "
-            "(e.g. keras.ops.maximum), not NumPy, and take the batch size "
-            "from keras.ops.shape(x) rather than x.shape, so Keras can trace "
-            "and differentiate it.") from error
+            "(e.g. keras.ops.maximum), not NumPy, so Keras can trace and "
+            "differentiate it. Inside a model the batch size is None: take "
+            "sizes from x.shape[1:] only, and pass -1 for the batch axis to "
+            "keras.ops.reshape.") from error
 
 
 def _activate(x, activation, name):

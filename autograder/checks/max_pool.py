@@ -11,7 +11,8 @@ import numpy as np
 
 from course_lib.checks.core import call_student, fail, input_generator, short
 from course_lib.checks.max_pool import (LECTURE_TABLE, MAX_POOL_HINT,
-                                        MAX_POOL_LIBRARY_ROUTINES, expect_max_pool)
+                                        MAX_POOL_LIBRARY_ROUTINES, call_max_pool,
+                                        expect_max_pool)
 from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 
 
@@ -143,6 +144,10 @@ def check_max_pool2d_in_keras_model(max_pool2d):
     import tensorflow as tf
 
     call_student(max_pool2d, tf.zeros((1, 4, 4, 1)), 2, call="max_pool2d(tensor, 2)")
+    # An odd size first, outside a model: Keras hides a crash in shape
+    # inference behind "could not infer the shape of the Lambda's output".
+    call_max_pool(max_pool2d, tf.zeros((1, 5, 5, 1)), 2,
+                  call="max_pool2d(tensor, 2) for a 5x5 image")
     for shape, arguments in [((7, 5, 3), (2,)), ((8, 8, 2), (3, 2)),
                              ((6, 4, 1), (2, 1))]:
         x = _images((4,) + shape, sum(shape))

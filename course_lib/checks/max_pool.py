@@ -31,6 +31,43 @@ MAX_POOL_HINT = ("Write the pooling yourself: take each window "
                  "elementwise maximum of pool_size * pool_size strided slices.")
 
 
+# What NumPy and TensorFlow say when two arrays of different shapes meet,
+# e.g. strided slices that were not cut to the output size.
+SHAPE_MISMATCH_ERRORS = ("could not be broadcast", "Incompatible shapes",
+                         "Dimensions must be equal")
+SLICE_SIZE_HINT = (
+    "Your windows' slices have different sizes: x[:, i::strides] starts at "
+    "row i, so when a row or column is left over the slices differ by one. "
+    "Cut every slice to the output size, rows = (height - pool_size) // "
+    "strides + 1: x[:, i:i + (rows - 1) * strides + 1:strides, ...], and the "
+    "same for the columns.")
+
+
+def call_max_pool(max_pool2d, *arguments, call):
+    """`call_student` for max_pool2d, naming the slice-size mistake.
+
+    A crash because two arrays of different shapes were combined gets
+    `SLICE_SIZE_HINT`, the usual cause; any other crash keeps its message.
+
+    Example:
+
+    >>> def max_pool2d(x, pool_size=2, strides=None):
+    ...     return np.maximum(x[:, 0::2, 0::2], x[:, 1::2, 1::2])
+    >>> try:
+    ...     call_max_pool(max_pool2d, np.zeros((1, 5, 5, 1)), call="max_pool2d(x)")
+    ... except CheckFailure as failure:
+    ...     print(failure.hint)  # doctest: +ELLIPSIS
+    Your windows' slices have different sizes: ...
+    """
+    try:
+        return call_student(max_pool2d, *arguments, call=call)
+    except CheckFailure as failure:
+        if " raised " in failure.found and any(
+                text in failure.found for text in SHAPE_MISMATCH_ERRORS):
+            fail(failure.found, failure.expected, SLICE_SIZE_HINT)
+        raise
+
+
 def keras_max_pool2d(x, pool_size=2, strides=None):
     """What `keras.layers.MaxPooling2D` (valid padding) makes of `x`, as NumPy.
 
@@ -124,7 +161,7 @@ def expect_max_pool(max_pool2d, x, pool_size=None, strides=None, call=""):
     described = ", ".join(["x"] + [str(argument) for argument in arguments])
     call = call or f"max_pool2d({described}) for x of shape {x.shape}"
     expected = keras_max_pool2d(x, pool_size or 2, strides)
-    result = to_numpy(call_student(max_pool2d, x.copy(), *arguments, call=call))
+    result = to_numpy(call_max_pool(max_pool2d, x.copy(), *arguments, call=call))
     if tuple(result.shape) != expected.shape:
         fail(f"{call} returned shape {tuple(result.shape)}",
              f"shape {expected.shape}",

@@ -399,3 +399,28 @@ def test_max_pool_rejects_library_call(source):
     max_pool2d = notebook_function(source, "max_pool2d")
     for check in NUMERIC_CHECKS + MODEL_CHECKS:
         assert_fails(check, max_pool2d, fragments=["no credit"])
+
+
+def uncut_strided_slices(x, pool_size=2, strides=None):
+    """Strided slices never cut to the output size: right only when every
+    row and column falls into a window."""
+    strides = strides or pool_size
+    pooled = None
+    for i in range(pool_size):
+        for j in range(pool_size):
+            part = x[:, i::strides, j::strides, :]
+            pooled = part if pooled is None else keras.ops.maximum(pooled, part)
+    return pooled
+
+
+@pytest.mark.parametrize("check", [visible.check_max_pool2d_sizes_and_strides,
+                                   hidden.check_max_pool2d_valid_padding,
+                                   hidden.check_max_pool2d_in_keras_model],
+                         ids=lambda check: check.__name__)
+def test_uncut_strided_slices_are_told_to_cut_them_to_the_output_size(check):
+    message = assert_fails(check, uncut_strided_slices,
+                           fragments=["slices have different sizes",
+                                      "(height - pool_size) // strides + 1"])
+    assert "batch size is None" not in message
+    visible.check_max_pool2d_lecture_table(uncut_strided_slices)
+    visible.check_max_pool2d_symbolic(uncut_strided_slices)

@@ -148,6 +148,24 @@ def test_make_cnn_student_blocks_match_keras_blocks(activation, pool, rng):
                                rtol=1e-5, atol=1e-6)
 
 
+def test_make_cnn_symbolic_failure_gives_the_projects_advice():
+    """A pooling that reads the batch size from x.shape works on a concrete
+    batch and fails on the model's symbolic one: the message gives the same
+    advice as project 1's text (sizes from x.shape[1:], -1 for the batch)."""
+    def pool_with_batch_size(x):
+        batch, height, width, channels = x.shape
+        blocks = keras.ops.reshape(x, (batch * height // 2, 2, width // 2, 2, channels))
+        return keras.ops.reshape(keras.ops.max(blocks, axis=(1, 3)),
+                                 (batch, height // 2, width // 2, channels))
+
+    with pytest.raises(ValueError) as error:
+        make_cnn((8, 8, 1), 3, filters=(4,), pooling=pool_with_batch_size)
+    message = str(error.value)
+    assert "failed on a symbolic tensor" in message
+    assert "x.shape[1:]" in message and "-1 for the batch axis" in message
+    assert "keras.ops.shape(x)" not in message
+
+
 def test_make_cnn_trains_with_student_relu_and_max_pool():
     """Gradients flow through the student's blocks: the loss goes down."""
     keras.utils.set_random_seed(0)
