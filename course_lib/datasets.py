@@ -12,6 +12,7 @@ results in a notebook are repeatable. Features are `float32` and labels are
 - `make_motif_sequences`: one-hot DNA-like sequences whose label depends on
   the ORDER of two motifs (recurrent networks).
 - `make_gan_data`: 2-D points from a mixture of Gaussians (GANs).
+- `standardize_columns`: mean 0, spread 1 per column (codes for a GAN).
 """
 
 import numpy as np
@@ -319,3 +320,51 @@ def make_gan_data(num_samples=1000, seed=0, num_modes=3):
     modes = rng.integers(num_modes, size=num_samples)
     points = centers[modes] + rng.normal(scale=0.25, size=(num_samples, 2))
     return points.astype(np.float32)
+
+
+def standardize_columns(values, name="values"):
+    """Shift and scale every column to mean 0 and standard deviation 1.
+
+    Used to put an encoder's codes on the scale a generator starts from. A
+    column that never changes cannot be scaled (its spread is 0), so it is
+    reported with its likely cause instead of turning into NaN further on.
+
+    Args:
+        values: Array `(num_samples, num_columns)`.
+        name: What the values are, for the error message.
+
+    Returns:
+        A float32 array of the same shape.
+
+    Raises:
+        ValueError: When a column is constant or a value is not finite.
+
+    Example:
+
+    >>> standardize_columns(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    array([[-1., -1.],
+           [ 1.,  1.]], dtype=float32)
+    >>> standardize_columns(np.array([[0.0, 1.0], [0.0, 3.0]]), name="codes")
+    Traceback (most recent call last):
+    ...
+    ValueError: codes column 0 has the same value (0) for every sample, so it cannot be standardized. An encoder code unit that is 0 everywhere is usually a ReLU on the code layer that died: make the code layer linear (Dense(latent_dim) without an activation), rebuild and retrain.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array (samples, columns); "
+                         f"received shape {values.shape}.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} hold NaN or infinite values; check the model "
+                         "that made them (a diverged training run?).")
+    spread = values.std(axis=0)
+    constant = np.flatnonzero(spread == 0)
+    if constant.size:
+        column = int(constant[0])
+        raise ValueError(
+            f"{name} column {column} has the same value "
+            f"({values[0, column]:g}) for every sample, so it cannot be "
+            "standardized. An encoder code unit that is 0 everywhere is "
+            "usually a ReLU on the code layer that died: make the code layer "
+            "linear (Dense(latent_dim) without an activation), rebuild and "
+            "retrain.")
+    return ((values - values.mean(axis=0)) / spread).astype(np.float32)

@@ -207,3 +207,109 @@ def check_autoencoder_shares_weights(build_autoencoder):
              "a reconstruction computed from the encoder's code",
              "The decoder must start from the code (the encoder's output), "
              "not from the input or another branch.")
+
+
+def _last_layer(model):
+    """The layer that makes a model's output, inside nested models too."""
+    layer = model.layers[-1] if model.layers else None
+    while isinstance(layer, keras.Model) and layer.layers:
+        layer = layer.layers[-1]
+    return layer
+
+
+def _input_width(layer):
+    """The width of a layer's input, or None when Keras cannot tell."""
+    try:
+        return int(layer.input.shape[-1])
+    except Exception:  # noqa: BLE001 - fall back to the layer's own weights
+        kernel = getattr(layer, "kernel", None)
+        return int(kernel.shape[0]) if kernel is not None else None
+
+
+def _is_affine(function, width, seed):
+    """Whether `function` maps (batch, width) inputs affinely.
+
+    An affine map f satisfies f(2a - b) = 2 f(a) - f(b) for all a and b;
+    inputs spread over [-6, 6] put ReLU, tanh and sigmoid units well into
+    their bends, so none of them passes.
+    """
+    rng = np.random.default_rng(seed)
+    first, second = (rng.normal(scale=3.0, size=(16, width)).astype("float32")
+                     for _ in range(2))
+    outputs = [to_numpy(function(value)).astype(np.float64)
+               for value in (first, second, 2 * first - second)]
+    scale = 1.0 + max(float(np.max(np.abs(output))) for output in outputs)
+    return np.allclose(outputs[2], 2 * outputs[0] - outputs[1], atol=1e-4 * scale,
+                       rtol=0)
+
+
+def _describe(layer):
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None)
+    kind = f"{type(layer).__name__} '{layer.name}'"
+    return f"{kind} (activation {name})" if name else kind
+
+
+def check_autoencoder_layer_rules(build_autoencoder):
+    """Check the layer rules the task states: a linear code layer, a linear
+    output layer, and a nonlinear hidden layer in the encoder.
+
+    Each rule is checked on what the layers compute, whatever way they are
+    written (an `activation=` argument, an `Activation` or `ReLU` layer, a
+    nested model): the layer that makes the code, and the one that makes the
+    reconstruction, must each be affine, f(2a - b) = 2 f(a) - f(b), on inputs
+    spread over [-6, 6]; the encoder as a whole must not be.
+
+    Args:
+        build_autoencoder: The student's builder.
+
+    Raises:
+        CheckFailure: Naming the layer that breaks a rule.
+
+    Example:
+
+    >>> from course_lib.checks.core import CheckFailure
+    >>> def build_autoencoder(input_dim, latent_dim):
+    ...     inputs = keras.Input(shape=(input_dim,))
+    ...     code = keras.layers.Dense(latent_dim, activation="relu", name="code")(
+    ...         keras.layers.Dense(16, activation="relu")(inputs))
+    ...     outputs = keras.layers.Dense(input_dim)(keras.layers.Dense(16, activation="relu")(code))
+    ...     return keras.Model(inputs, outputs), keras.Model(inputs, code)
+    >>> try:
+    ...     check_autoencoder_layer_rules(build_autoencoder)
+    ... except CheckFailure as failure:
+    ...     print(failure.found)
+    the code layer, Dense 'code' (activation relu), is not linear
+    """
+    input_dim, latent_dim = STRUCTURE_CASES[0]
+    autoencoder, encoder = build_models(build_autoencoder, input_dim, latent_dim)
+    rules = (
+        ("code layer", encoder,
+         "Give the code layer no activation, `Dense(latent_dim)`: a ReLU code "
+         "unit that outputs 0 for every sample gets no gradient and never "
+         "recovers (its codes then all equal 0, and standardizing them later "
+         "divides by 0), and a sigmoid or tanh code is squeezed into a range."),
+        ("output layer", autoencoder,
+         "Give the last layer no activation, `Dense(input_dim)`: the "
+         "log-expression values it rebuilds reach about 6, which a sigmoid "
+         "(0 to 1), tanh or ReLU output cannot follow everywhere."),
+    )
+    for rule, model, hint in rules:
+        layer = _last_layer(model)
+        width = _input_width(layer) if layer is not None else None
+        if width is None:
+            fail(f"the {rule} of the model from build_autoencoder({input_dim}, "
+                 f"{latent_dim}) could not be found",
+                 "a model whose last layer has a known input size",
+                 "Build the models from keras.Input and keras.layers.Dense "
+                 "layers, as in the task.")
+        if not _is_affine(layer, width, seed=2):
+            fail(f"the {rule}, {_describe(layer)}, is not linear",
+                 f"a linear {rule}: f(2a - b) = 2 f(a) - f(b)", hint)
+    if _is_affine(encoder, input_dim, seed=3):
+        fail("the encoder is linear from input to code (no nonlinear hidden "
+             "layer)",
+             "a hidden layer with a nonlinearity (ReLU, ELU, tanh) before the "
+             "code layer",
+             "Put `Dense(units, activation='relu')` between the input and the "
+             "code: a linear encoder can only learn PCA's flat plane.")

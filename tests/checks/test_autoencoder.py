@@ -9,7 +9,8 @@ from autograder.checks.autoencoder import (
     check_autoencoder_learns, check_autoencoder_structure_any_size,
     latent_adjusted_rand_index)
 from course_lib.builders import make_autoencoder
-from course_lib.checks.autoencoder import (check_autoencoder_shares_weights,
+from course_lib.checks.autoencoder import (check_autoencoder_layer_rules,
+                                           check_autoencoder_shares_weights,
                                            check_autoencoder_structure)
 from tests.checks.helpers import assert_fails
 
@@ -220,3 +221,64 @@ def test_learning_check_is_repeatable():
     first = train_and_score(build_with_library, seed=3)
     second = train_and_score(build_with_library, seed=3)
     assert first == second
+
+
+# ---------------------------------------------------------------------------
+# The stated layer rules: linear code, linear output, nonlinear hidden layer
+# ---------------------------------------------------------------------------
+
+
+def _functional(input_dim, latent_dim, code_activation=None, output_activation=None,
+                hidden_activation="relu", code_layer=None):
+    inputs = keras.Input(shape=(input_dim,))
+    code = keras.layers.Dense(latent_dim, activation=code_activation)(
+        keras.layers.Dense(24, activation=hidden_activation)(inputs))
+    if code_layer is not None:
+        code = code_layer(code)
+    outputs = keras.layers.Dense(input_dim, activation=output_activation)(
+        keras.layers.Dense(24, activation="relu")(code))
+    return keras.Model(inputs, outputs), keras.Model(inputs, code)
+
+
+@pytest.mark.parametrize("builder", [build_with_library, build_by_hand, build_nested])
+def test_correct_builders_keep_the_layer_rules(builder):
+    check_autoencoder_layer_rules(builder)
+
+
+@pytest.mark.parametrize("code_activation", ["relu", "sigmoid", "tanh"])
+def test_layer_rules_reject_a_nonlinear_code_layer(code_activation):
+    message = assert_fails(
+        check_autoencoder_layer_rules,
+        lambda input_dim, latent_dim: _functional(input_dim, latent_dim,
+                                                  code_activation=code_activation),
+        fragments=["the code layer", f"activation {code_activation}", "is not linear"])
+    assert "never recovers" in message
+
+
+def test_layer_rules_reject_a_relu_layer_after_a_linear_code():
+    assert_fails(check_autoencoder_layer_rules,
+                 lambda input_dim, latent_dim: _functional(
+                     input_dim, latent_dim, code_layer=keras.layers.ReLU()),
+                 fragments=["the code layer, ReLU"])
+
+
+def test_layer_rules_reject_a_sigmoid_output():
+    assert_fails(check_autoencoder_layer_rules, build_sigmoid_output,
+                 fragments=["the output layer", "activation sigmoid"])
+
+
+def test_layer_rules_reject_a_linear_encoder():
+    assert_fails(check_autoencoder_layer_rules,
+                 lambda input_dim, latent_dim: _functional(
+                     input_dim, latent_dim, hidden_activation=None),
+                 fragments=["the encoder is linear"])
+
+
+def test_a_relu_code_builder_passes_the_structure_checks():
+    """The rule needs its own check: shapes and shared weights are fine."""
+    def relu_code(input_dim, latent_dim):
+        return _functional(input_dim, latent_dim, code_activation="relu")
+
+    for check in STRUCTURE_CHECKS:
+        check(relu_code)
+    check_autoencoder_shares_weights(relu_code)

@@ -9,7 +9,7 @@ from course_lib import datasets
 from course_lib.datasets import (ALPHABET, MIN_MOTIF_GAP, MOTIF_X, MOTIF_Y,
                                  decode_sequences, load_digit_images,
                                  make_expression_profiles, make_gan_data,
-                                 make_motif_sequences)
+                                 make_motif_sequences, standardize_columns)
 
 
 def flatten_arrays(result):
@@ -233,3 +233,22 @@ def test_docstring_examples_run():
     results = doctest.testmod(datasets)
     assert results.attempted > 0
     assert results.failed == 0
+
+
+def test_standardize_columns_gives_mean_zero_and_unit_spread():
+    values = np.random.default_rng(0).normal(3.0, 5.0, size=(200, 3))
+    standardized = standardize_columns(values)
+    np.testing.assert_allclose(standardized.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(standardized.std(axis=0), 1.0, atol=1e-5)
+
+
+def test_standardize_columns_names_a_dead_code_unit_instead_of_making_nan():
+    codes = np.random.default_rng(0).normal(size=(50, 2))
+    codes[:, 1] = 0.0  # a ReLU code unit that died
+    with pytest.raises(ValueError, match="column 1 has the same value.*code layer linear"):
+        standardize_columns(codes, name="codes")
+
+
+def test_standardize_columns_rejects_nan():
+    with pytest.raises(ValueError, match="NaN"):
+        standardize_columns(np.array([[np.nan, 1.0], [2.0, 3.0]]))
