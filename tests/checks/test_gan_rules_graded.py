@@ -26,7 +26,7 @@ SOLUTION = ROOT / "solutions" / "exercises2" / "03_gan.ipynb"
 SETTINGS = {"COURSE_CELL_TIMEOUT": "300", "COURSE_KERNEL_MEMORY_MB": "4096",
             "TF_CPP_MIN_LOG_LEVEL": "3"}
 
-FULL_SCORES = {"test_gan_history_format": 1.0, "test_gan_phase_order": 2.0,
+FULL_SCORES = {"test_gan_dropout": 2.0, "test_gan_history_format": 1.0, "test_gan_phase_order": 2.0,
                "test_gan_settings": 2.0, "test_gan_freezing": 3.0,
                "test_gan_stopping_rule": 2.0, "test_gan_labels": 2.0}
 
