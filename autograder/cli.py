@@ -289,6 +289,28 @@ def feedback(assignment, course_dir, database_url):
 
 @main.command()
 @click.argument("assignment")
+@click.option("-o", "--output", type=click.Path(file_okay=False),
+              help="Folder for the page and figures (default: reports/ASSIGNMENT/).")
+@course_dir_option
+def report(assignment, output, course_dir, database_url):
+    """Write the class report of ASSIGNMENT: one HTML page and PNG figures.
+
+    The class's score histogram, the pass rate of every test and, per test,
+    the failure messages grouped by what they say, most common first: which
+    topic to teach again. Reads the gradebook and the autograded notebooks;
+    needs no display.
+    """
+    from autograder.grading.report import write_class_report
+    from autograder.grading.views import show_class_report
+
+    with workflow_errors():
+        course = open_ta_course(course_dir, assignment, database_url)
+        written = write_class_report(course, output)
+    show_class_report(written, rich_console())
+
+
+@main.command()
+@click.argument("assignment")
 @click.option("--roster", required=True, type=click.Path(dir_okay=False),
               help="Canvas gradebook export (CSV) from Grades > Export.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),

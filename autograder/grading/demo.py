@@ -22,6 +22,7 @@ from autograder.grading.export import export_grades
 from autograder.grading.feedback import generate_feedback
 from autograder.grading.logs import stderr_to
 from autograder.grading.records import names_by_id
+from autograder.grading.report import write_class_report
 
 MARKER = ".course-demo"
 DEFAULT_DIRECTORY = "course_demo"
@@ -37,7 +38,7 @@ class DemoRun:
         assignment: The assignment used.
         classmates: The fabricated `Classmate`s.
         zip_path, roster_path, import_path: The Canvas files.
-        collect, autograde, feedback, export: The reports of each step.
+        collect, autograde, feedback, export, report: The reports of each step.
     """
 
     root: Path
@@ -50,6 +51,7 @@ class DemoRun:
     autograde: object = None
     feedback: object = None
     export: object = None
+    report: object = None
 
 
 def choose_source(solutions=None, assignment=None):
@@ -193,4 +195,7 @@ def run_demo(directory=None, assignment=None, solutions=None, console=None,
     run.import_path = canvas_folder / "canvas_import.csv"
     run.export = export_grades(course, run.roster_path, run.import_path)
     show(views.show_export_report, run.export)
+    announce(f"course report {assignment}")
+    run.report = write_class_report(course)
+    show(views.show_class_report, run.report)
     return run

@@ -232,3 +232,20 @@ def show_demo_summary(run, console):
                   f"{run.assignment}/*.html ({len(run.feedback.pages)} written)")
     console.print("Scores stay in nbgrader's gradebook "
                   f"({run.root / 'gradebook.db'}), where `nbgrader export` works too.")
+
+
+def show_class_report(report, console):
+    """Print the hardest tests and where the class report's page is."""
+    table = Table(title=f"{report.assignment}: {len(report.scores)} graded submissions")
+    for column in ("Test", "Passed", "Most common failure"):
+        table.add_column(column)
+    hardest = sorted(report.tests, key=lambda test: test.pass_rate)
+    for test in hardest:
+        common = ""
+        if test.failures:
+            _, count, example = test.failures[0]
+            common = f"{count}x {example[:120]}"
+        table.add_row(test.test_id, f"{test.passed} / {test.graded}", common)
+    console.print(table)
+    console.print(f"Wrote {report.page} (open it in a browser) with "
+                  f"{', '.join(path.name for path in report.figures)} beside it.")

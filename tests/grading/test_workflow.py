@@ -65,8 +65,9 @@ def test_demo_narrates_every_step_and_reconciles(demo):
     root, output = demo
     for step in ("Release toy", "Fabricate a class", "course collect toy",
                  "course autograde toy", "course feedback toy", "course export toy",
-                 "What happened"):
+                 "course report toy", "What happened"):
         assert step in output, step
+    assert (root / "reports" / "toy" / "index.html").is_file()
     assert "submitted 6 = graded 5 + failed 1" in output
     assert str(root / "canvas" / "canvas_import.csv") in output
     assert "not a readable notebook" in output
