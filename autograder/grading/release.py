@@ -47,6 +47,20 @@ Deep-learning course, {assignment}.
 This installs TensorFlow, Keras 3, nbgrader and the course library
 (`course_lib`) together with the `course` command.
 
+## On Google Colab
+Upload `{assignment}.zip` in the Files pane (the folder icon on the left),
+open the notebook with File > Upload notebook, and run this once in a new
+cell at the top:
+
+    !unzip -q -o /content/{assignment}.zip -d /content
+    %pip install -q /content/{assignment}/course_package
+
+If Colab asks to restart the session, restart it and run the notebook from
+the top (the notebooks do not need the restart otherwise). Colab keeps the
+notebook in your Drive, not as a file: to run `course grade` there, download
+it (File > Download > .ipynb), upload it to the Files pane and run
+`!course grade /content/<notebook>.ipynb`.
+
 ## Work
 Open the notebooks in `assignments/{assignment}/` with Jupyter. Fill in every
 cell that says `# YOUR CODE HERE` (delete the `raise NotImplementedError()`
