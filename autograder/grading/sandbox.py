@@ -151,14 +151,21 @@ def paths_the_kernel_needs():
     The Python installation and the course's two packages (an editable
     install maps them to the repository's `course_lib/` and `autograder/`),
     wherever they live: under /tmp (a clone checked out there, as CI does),
-    under a mode-700 home, inside the repository.
+    under a mode-700 home, inside the repository. Package folders that lie
+    outside the installation but are on `sys.path` (a `--user` install, a
+    `.pth` file naming another environment's site-packages) are kept too:
+    only folders named site-packages or dist-packages, never the working
+    directory or a `PYTHONPATH` entry, which could be the repository.
     """
     import autograder
     import course_lib
 
     packages = [Path(module.__file__).resolve().parent for module in (course_lib, autograder)]
+    site_folders = [entry for entry in sys.path
+                    if Path(entry).name in ("site-packages", "dist-packages")
+                    and os.path.isdir(entry)]
     return sorted({os.path.realpath(path) for path in
-                   (sys.prefix, sys.exec_prefix, sys.base_prefix, *packages)})
+                   (sys.prefix, sys.exec_prefix, sys.base_prefix, *packages, *site_folders)})
 
 
 def _is_under(path, folder):
