@@ -28,23 +28,18 @@ from course_lib.checks.gan import (
     PHASES,
     seed_everything,
     expect_history_list,
+    history_number,
     make_check_generator,
-    make_learning_discriminator,
     make_linear_discriminator,
     make_real_points,
+    run_on_learning_models,
     run_train_gan,
 )
 
 
 def _trained_steps(train_gan, seed):
     """Two rounds of two steps on tiny learning models; the recorder."""
-    seed_everything(seed)
-    generator = make_check_generator(seed, batch_norm=True)
-    discriminator = make_learning_discriminator(seed)
-    _, recorder = run_train_gan(
-        train_gan, generator, discriminator, make_real_points(seed=seed),
-        steps_per_phase=2, max_rounds=2, tolerance=0.0, seed=seed)
-    return recorder
+    return run_on_learning_models(train_gan, seed)[1]
 
 
 def _check_phase(train_gan, seed, phase):
@@ -146,12 +141,8 @@ def check_gan_discriminator_phase(train_gan, seed=0):
 
 
 def _accuracy(entry, index):
-    try:
-        return float(to_numpy(entry.get("discriminator_accuracy")))
-    except (TypeError, ValueError):
-        fail(f"history[{index}]['discriminator_accuracy'] is "
-             f"{entry.get('discriminator_accuracy')!r}", "a number",
-             "Store the accuracy as a Python float.")
+    return history_number(entry, index, "discriminator_accuracy",
+                          "Store the accuracy as a Python float.")
 
 
 def _stopping_run(train_gan, seed, discriminator_weight, discriminator_bias,

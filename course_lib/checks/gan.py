@@ -282,6 +282,29 @@ def expect_history_list(history, call="train_gan(...)"):
     return history
 
 
+def history_number(entry, index, key, hint):
+    """`entry[key]` of `history[index]` as a float; a failure when it is none."""
+    try:
+        return float(to_numpy(entry.get(key)))
+    except (TypeError, ValueError):
+        fail(f"history[{index}][{key!r}] is {entry.get(key)!r}", "a number", hint)
+
+
+def run_on_learning_models(train_gan, seed, run_seed=None):
+    """Two rounds of two steps on small models that learn; `(history, recorder)`.
+
+    The models and real points come from `seed`; `run_seed` (default: `seed`)
+    is the `seed` argument `train_gan` gets.
+    """
+    seed_everything(seed)
+    generator = make_check_generator(seed, batch_norm=True)
+    discriminator = make_learning_discriminator(seed)
+    return run_train_gan(
+        train_gan, generator, discriminator, make_real_points(seed=seed),
+        steps_per_phase=2, max_rounds=2, tolerance=0.0,
+        seed=seed if run_seed is None else run_seed)
+
+
 def expected_calls(steps_per_phase, rounds):
     """The `on_step` calls `rounds` complete rounds should make."""
     one_round = ([("generator", step) for step in range(steps_per_phase)]
@@ -597,13 +620,9 @@ def check_gan_reported_values(train_gan, seed=0):
         history = expect_history_list(history)
         phases = _phase_calls(history, recorder, steps_per_phase)
         for index, (entry, calls) in enumerate(zip(history, phases)):
-            try:
-                loss = float(to_numpy(entry.get("loss")))
-                accuracy = float(to_numpy(entry.get("discriminator_accuracy")))
-            except (TypeError, ValueError):
-                fail(f"history[{index}] holds {entry!r}",
-                     "numbers for 'loss' and 'discriminator_accuracy'",
-                     "Make check_gan_history_format pass first.")
+            loss, accuracy = (history_number(entry, index, key,
+                                             "Make check_gan_history_format pass first.")
+                              for key in ("loss", "discriminator_accuracy"))
             losses = [_point_step_loss(recorder, call) for call in calls]
             mean = float(np.mean(losses))
             scales = (1.0, 2.0) if entry.get("phase") == "discriminator" else (1.0,)
@@ -705,18 +724,9 @@ def check_gan_learning_rate(train_gan, seed=0):
 
 
 def _seeded_losses(train_gan, check_seed, run_seed):
-    seed_everything(check_seed)
-    generator = make_check_generator(check_seed, batch_norm=True)
-    discriminator = make_learning_discriminator(check_seed)
-    history, _ = run_train_gan(
-        train_gan, generator, discriminator, make_real_points(seed=check_seed),
-        steps_per_phase=2, max_rounds=2, tolerance=0.0, seed=run_seed)
-    try:
-        return [float(to_numpy(entry.get("loss")))
-                for entry in expect_history_list(history)]
-    except (TypeError, ValueError):
-        fail(f"the history holds {history!r}", "a number in every 'loss'",
-             "Make check_gan_history_format pass first.")
+    history, _ = run_on_learning_models(train_gan, check_seed, run_seed)
+    return [history_number(entry, index, "loss", "Make check_gan_history_format pass first.")
+            for index, entry in enumerate(expect_history_list(history))]
 
 
 def check_gan_seed(train_gan, seed=0):
