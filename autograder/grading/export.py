@@ -36,11 +36,10 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import MissingEntry
-
 from autograder import canvas
 from autograder.grading.course import CourseSetupError
 from autograder.grading.records import autograde_record, collected_students, names_by_id
+from autograder.grading.results import find_graded_assignment
 
 MISSING_POLICIES = ("blank", "zero")
 POINTS_POLICIES = ("canvas", "raw")
@@ -108,13 +107,7 @@ class ExportReport:
 def gradebook_scores(course):
     """Student id -> score for every submission of the assignment, and the max score."""
     with course.gradebook() as gradebook:
-        try:
-            assignment = gradebook.find_assignment(course.assignment)
-        except MissingEntry:
-            raise CourseSetupError(
-                f"the gradebook has no {course.assignment!r}. Run `course collect` and "
-                f"`course autograde {course.assignment}` first.") from None
-        max_score = float(assignment.max_score)
+        max_score = float(find_graded_assignment(gradebook, course.assignment).max_score)
         scores = {submission.student_id: float(submission.score)
                   for submission in gradebook.assignment_submissions(course.assignment)}
     return scores, max_score

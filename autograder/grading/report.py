@@ -4,8 +4,10 @@
 and writes `reports/ASSIGNMENT/index.html` with two PNG figures beside it:
 the class's score histogram, the pass rate of every test, and for every test
 the failure messages grouped by what they say, most common first, so the
-instructor sees which topic to teach again. Matplotlib draws with its
-non-interactive Agg backend, so it runs on a server without a display.
+instructor sees which topic to teach again. The figures are drawn on
+matplotlib `Figure` objects without pyplot and saved through the Agg canvas,
+so it runs on a server without a display and leaves the caller's backend
+alone.
 
 Messages are grouped on their wording with the numbers and array contents
 taken out (`_message_pattern`): two students whose `relu` returned different
@@ -17,10 +19,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nbgrader.api import MissingEntry
-
 from autograder.grading.course import AUTOGRADED, CourseSetupError
-from autograder.grading.results import autograded_test_cells, notebook_results
+from autograder.grading.results import (autograded_test_cells, find_graded_assignment,
+                                        notebook_results)
 
 DEFAULT_DIRECTORY = "reports"
 MAX_GROUPS_PER_TEST = 5
@@ -72,6 +73,11 @@ class ClassReport:
     max_score: float = 0.0
     tests: list = field(default_factory=list)
 
+    @property
+    def hardest(self):
+        """The tests, lowest pass rate first (notebook order on ties)."""
+        return sorted(self.tests, key=lambda test: test.pass_rate)
+
 
 _ARRAY = re.compile(r"\[[^\[\]]*\]")
 _NUMBER = re.compile(r"(?<![A-Za-z_])[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?")
@@ -107,12 +113,7 @@ def summarize_class(course):
     summaries = {}
     patterns = {}
     with course.gradebook() as gradebook:
-        try:
-            assignment = gradebook.find_assignment(course.assignment)
-        except MissingEntry:
-            raise CourseSetupError(
-                f"the gradebook has no {course.assignment!r}. Run `course collect` and "
-                f"`course autograde {course.assignment}` first.") from None
+        assignment = find_graded_assignment(gradebook, course.assignment)
         max_score = float(assignment.max_score)
         notebooks = [notebook.name for notebook in assignment.notebooks]
         scores = {}
@@ -154,9 +155,6 @@ def summarize_class(course):
 
 def _draw_figures(report, folder):
     """The score histogram and the pass-rate chart, as PNG files."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
     figures = []
@@ -258,9 +256,8 @@ def write_class_report(course, directory=None):
     folder.mkdir(parents=True, exist_ok=True)
     report = ClassReport(course.assignment, scores=scores, max_score=max_score, tests=tests)
     report.figures = _draw_figures(report, folder)
-    hardest = sorted(tests, key=lambda test: (test.pass_rate, tests.index(test)))
     page = Environment(autoescape=True).from_string(PAGE).render(
-        report=report, hardest=hardest, mean=statistics.mean(scores.values()),
+        report=report, hardest=report.hardest, mean=statistics.mean(scores.values()),
         median=statistics.median(scores.values()), max_groups=MAX_GROUPS_PER_TEST,
         max_chars=MAX_EXAMPLE_CHARS)
     report.page = folder / "index.html"

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.grading.course import prepare_tools
+from autograder.grading.course import CourseSetupError, prepare_tools
 from autograder.grading.notebooks import test_cells
 
 MAX_MESSAGE_CHARS = 2000
@@ -24,6 +24,16 @@ def failure_message(cell):
             text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
             return text.strip()[:MAX_MESSAGE_CHARS]
     return ""
+
+
+def find_graded_assignment(gradebook, assignment):
+    """The gradebook's `Assignment` row, or a `CourseSetupError` saying what to run."""
+    try:
+        return gradebook.find_assignment(assignment)
+    except MissingEntry:
+        raise CourseSetupError(
+            f"the gradebook has no {assignment!r}. Run `course collect` and "
+            f"`course autograde {assignment}` first.") from None
 
 
 def read_notebook_results(gradebook_url, assignment, student, notebook,

@@ -239,8 +239,7 @@ def show_class_report(report, console):
     table = Table(title=f"{report.assignment}: {len(report.scores)} graded submissions")
     for column in ("Test", "Passed", "Most common failure"):
         table.add_column(column)
-    hardest = sorted(report.tests, key=lambda test: test.pass_rate)
-    for test in hardest:
+    for test in report.hardest:
         common = ""
         if test.failures:
             _, count, example = test.failures[0]
