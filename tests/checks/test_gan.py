@@ -480,48 +480,36 @@ def test_phase_order_rejects_on_step_never_called():
 # mean loss, the accuracy after the phase, the inclusive stopping bound).
 # --------------------------------------------------------------------------
 
-def test_stopping_rule_rejects_strict_tolerance_bound():
-    message = _assert_rejected_by(
-        make_tape_train_gan(strict_tolerance=True), "stopping_rule",
-        others_pass=("phase_order", "reported_values", "seed"))
-    assert "not when it is < tolerance" in message
+# bug: (its flags, the check that rejects it, checks it still passes, a fragment
+# the message must contain)
+STATED_RULE_BUGS = {
+    "strict_tolerance": ({"strict_tolerance": True}, "stopping_rule",
+                         ("phase_order", "reported_values", "seed"),
+                         "not when it is < tolerance"),
+    "unseeded_generator": ({"rng_source": "unseeded"}, "seed",
+                           ("phase_order", "reported_values", "learning_rate",
+                            "stopping_rule"),
+                           "np.random.default_rng()"),
+    "global_numpy_random": ({"rng_source": "global"}, "seed",
+                            ("phase_order", "reported_values", "learning_rate",
+                             "stopping_rule"),
+                            "reported the same losses"),
+    "adam_default_rate": ({"default_learning_rate": True}, "learning_rate",
+                          ("phase_order", "reported_values", "seed", "stopping_rule"),
+                          "Adam's default learning rate"),
+    "last_step_loss": ({"last_step_loss": True}, "reported_values",
+                       ("phase_order", "learning_rate", "seed", "stopping_rule"),
+                       "last step only"),
+    "accuracy_before_last_update": ({"accuracy_before_last_update": True},
+                                    "reported_values",
+                                    ("phase_order", "learning_rate", "seed"),
+                                    "before the phase's last update"),
+}
 
 
-def test_seed_rejects_unseeded_generator():
-    message = _assert_rejected_by(
-        make_tape_train_gan(rng_source="unseeded"), "seed",
-        others_pass=("phase_order", "reported_values", "learning_rate",
-                     "stopping_rule"))
-    assert "np.random.default_rng()" in message
-
-
-def test_seed_rejects_global_numpy_random():
-    message = _assert_rejected_by(
-        make_tape_train_gan(rng_source="global"), "seed",
-        others_pass=("phase_order", "reported_values", "learning_rate",
-                     "stopping_rule"))
-    assert "reported the same losses" in message
-
-
-def test_learning_rate_rejects_adam_default():
-    message = _assert_rejected_by(
-        make_tape_train_gan(default_learning_rate=True), "learning_rate",
-        others_pass=("phase_order", "reported_values", "seed",
-                     "stopping_rule"))
-    assert "Adam's default learning rate" in message
-
-
-def test_reported_values_rejects_last_step_loss():
-    message = _assert_rejected_by(
-        make_tape_train_gan(last_step_loss=True), "reported_values",
-        others_pass=("phase_order", "learning_rate", "seed",
-                     "stopping_rule"))
-    assert "last step only" in message
-
-
-def test_reported_values_rejects_accuracy_before_last_update():
-    message = _assert_rejected_by(
-        make_tape_train_gan(accuracy_before_last_update=True),
-        "reported_values",
-        others_pass=("phase_order", "learning_rate", "seed"))
-    assert "before the phase's last update" in message
+@pytest.mark.parametrize("bug", sorted(STATED_RULE_BUGS))
+def test_a_broken_stated_rule_is_rejected_by_its_check_only(bug):
+    flags, check_name, others_pass, fragment = STATED_RULE_BUGS[bug]
+    message = _assert_rejected_by(make_tape_train_gan(**flags), check_name,
+                                  others_pass=others_pass)
+    assert fragment in message

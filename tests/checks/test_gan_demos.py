@@ -14,7 +14,7 @@ import pytest
 from sklearn.cluster import KMeans
 
 from autograder.grading.course import repository_root
-from autograder.grading.notebooks import SOLUTION_REGION
+from autograder.grading.notebooks import without_region_markers
 
 matplotlib.use("Agg")
 NOTEBOOK = repository_root() / "solutions" / "exercises2" / "03_gan.ipynb"
@@ -25,10 +25,9 @@ def demo_cells():
     """Setup, data, train_gan and the two runs of the worked example, in order."""
     cells = nbformat.read(NOTEBOOK, as_version=4).cells
     code = [cell for cell in cells if cell.cell_type == "code"]
-    answer = next(cell.source for cell in code
-                  if cell.metadata.get("nbgrader", {}).get("grade_id") == "gan_train_gan")
-    answer = "\n".join(line for line in answer.split("\n")
-                       if SOLUTION_REGION[0] not in line and SOLUTION_REGION[1] not in line)
+    answer = without_region_markers(next(
+        cell.source for cell in code
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "gan_train_gan"))
     data = next(cell.source for cell in code if "make_gan_data(" in cell.source)
     first = next(cell.source for cell in code if "first_history = train_gan(" in cell.source)
     second = next(cell.source for cell in code if "second_history = train_gan(" in cell.source)
@@ -81,17 +80,12 @@ def project2_codes():
     cells = [cell for cell in nbformat.read(PROJECT2, as_version=4).cells
              if cell.cell_type == "code"]
     answers = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell.source for cell in cells}
-
-    def without_markers(source):
-        return "\n".join(line for line in source.split("\n")
-                         if SOLUTION_REGION[0] not in line and SOLUTION_REGION[1] not in line)
-
     namespace = {}
     for source in (cells[0].source,
                    next(cell.source for cell in cells if "make_expression_profiles(" in cell.source),
-                   without_markers(answers["project2_solution_autoencoder"]),
+                   without_region_markers(answers["project2_solution_autoencoder"]),
                    next(cell.source for cell in cells if "autoencoder.fit(" in cell.source),
-                   without_markers(answers["project2_solution_train_gan"])):
+                   without_region_markers(answers["project2_solution_train_gan"])):
         exec(source, namespace)  # noqa: S102 - the course's own notebook
     gan = next(cell.source for cell in cells if "gan_history = train_gan(" in cell.source)
     types = next(cell.source for cell in cells if "type_finder = KMeans" in cell.source)

@@ -17,8 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 import nbformat
 import pytest
 
+from autograder.grading.classroom import fill_stub
 from autograder.grading.course import Course, repository_root
-from autograder.grading.notebooks import SOLUTION_REGION
+from autograder.grading.notebooks import answer_cells
 
 ROOT = repository_root()
 STUB = ROOT / "assignments" / "exercises2" / "03_gan.ipynb"
@@ -62,21 +63,12 @@ BROKEN_RULES = {
 
 def filled_notebook(edits):
     """The stub with the solution's answers, `train_gan` changed by `edits`."""
-    solution = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell
-                for cell in nbformat.read(SOLUTION, as_version=4).cells}
-    notebook = nbformat.read(STUB, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if not cell.metadata.get("nbgrader", {}).get("solution"):
-            continue
-        answer = "\n".join(line for line in solution[grade_id].source.split("\n")
-                           if SOLUTION_REGION[0] not in line
-                           and SOLUTION_REGION[1] not in line)
-        if grade_id == "gan_train_gan":
-            for old, new in edits:
-                assert answer.count(old) >= 1, old
-                answer = answer.replace(old, new)
-        cell.source = answer
+    notebook = fill_stub(nbformat.read(STUB, as_version=4),
+                         nbformat.read(SOLUTION, as_version=4))
+    cell = answer_cells(notebook)["gan_train_gan"]
+    for old, new in edits:
+        assert cell.source.count(old) >= 1, old
+        cell.source = cell.source.replace(old, new)
     return notebook
 
 
