@@ -127,7 +127,8 @@ def grade(notebook, assignment, as_json):
     except CourseSetupError as error:
         raise CourseError(str(error)) from None
     if as_json:
-        keys = ("assignment", "score", "max_score", "unchecked_points", "tests")
+        keys = ("assignment", "score", "max_score", "unchecked_points", "written_points",
+                "tests")
         payload = {key: report[key] for key in keys}
         payload["hidden_tests_included"] = report["hidden_tests_included"]
         if report["error"]:
@@ -288,6 +289,39 @@ def feedback(assignment, course_dir, database_url):
 
 
 @main.command()
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8890, show_default=True,
+              help="TCP port of the Jupyter server.")
+@click.option("--ip", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default serves this machine only).")
+@course_dir_option
+def formgrader(port, ip, course_dir, database_url):
+    """Serve nbgrader's formgrader to grade written answers by hand.
+
+    Starts a Jupyter server on the course directory with nbgrader's
+    formgrader and the course's gradebook. Open the printed address, choose
+    Manual Grading, and give each written answer its points and a comment.
+    `course export` then adds the points and `course feedback` shows the
+    comments. Stop the server with Ctrl-C.
+    """
+    from autograder.grading.course import Course, check_database_url
+    from autograder.grading.formgrader import formgrader_server
+    from autograder.grading.settings import current_settings
+
+    settings = current_settings()
+    root = Path(course_dir or settings.course_dir or ".").resolve()
+    database_url = database_url or settings.database_url
+    with workflow_errors():
+        if not root.is_dir():
+            raise CourseError(f"course directory {root} does not exist. Pass --course-dir.")
+        if database_url:
+            check_database_url(database_url)
+        server = formgrader_server(Course(root, gradebook_url=database_url or None), port, ip)
+    click.echo(f"formgrader: {server.url} (the token is in the server's log line below, or "
+               "$JUPYTER_TOKEN); Ctrl-C stops it.")
+    server.start()
+
+
+@main.command()
 @click.argument("assignment")
 @click.option("-o", "--output", type=click.Path(file_okay=False),
               help="Folder for the page and figures (default: reports/ASSIGNMENT/).")
@@ -332,9 +366,13 @@ def report(assignment, output, course_dir, database_url):
                    "every member gets the score of the group's submission.")
 @click.option("--include-test-student", is_flag=True,
               help="Export Canvas' Test Student (Student View) too.")
+@click.option("--awaiting", type=click.Choice(["blank", "partial"]), default="blank",
+              show_default=True,
+              help="Cell for submissions whose written answers no TA has graded yet "
+                   "(`course formgrader`): blank (Canvas keeps its grade) or the points so far.")
 @course_dir_option
 def export(assignment, roster, output, column, missing, raw_points, replace_existing, groups,
-           include_test_student, course_dir, database_url):
+           include_test_student, awaiting, course_dir, database_url):
     """Write a Canvas gradebook import CSV for ASSIGNMENT.
 
     The CSV has the roster's identity columns and one grade column reusing the
@@ -343,7 +381,8 @@ def export(assignment, roster, output, column, missing, raw_points, replace_exis
     or comma). Scores are scaled to the column's Points Possible in Canvas.
     Submissions that failed to grade score 0 and are listed; grades already in
     Canvas that differ are kept and listed; submissions of students not on the
-    roster go to a side file. For nbgrader's own CSV of every assignment,
+    roster go to a side file. Written answers count once a TA has graded them
+    in `course formgrader`; until then the cell is blank and the student listed. For nbgrader's own CSV of every assignment,
     `nbgrader export` still works in the course directory.
     """
     from autograder.grading.export import export_grades
@@ -354,7 +393,8 @@ def export(assignment, roster, output, column, missing, raw_points, replace_exis
         report = export_grades(course, roster, output, column=column, missing=missing,
                                points="raw" if raw_points else "canvas",
                                replace_existing=replace_existing, groups_path=groups,
-                               include_test_student=include_test_student)
+                               include_test_student=include_test_student,
+                               awaiting=awaiting)
     show_export_report(report, rich_console())
 
 

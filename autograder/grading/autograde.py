@@ -85,6 +85,8 @@ class StudentResult:
         late: Canvas' late flag from the collection record.
         tests: Per-test rows `{"id", "score", "max_score", "passed", "message"}`.
         notes: Remarks (e.g. a notebook that was not submitted).
+        awaiting: Points of written answers left for a TA to grade by hand
+            (`course formgrader`); they are not in `score` yet.
     """
 
     student_id: str
@@ -95,6 +97,7 @@ class StudentResult:
     late: bool = False
     tests: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    awaiting: float = 0.0
 
 
 @dataclass
@@ -194,7 +197,8 @@ def assignment_max_score(course):
 
 
 def graded_submission(course, student_id):
-    """`(score, max_score, rows)` of a graded submission, read in one gradebook session.
+    """`(score, max_score, rows, awaiting)` of a graded submission, read in one
+    gradebook session (`awaiting`: points of cells left for manual grading).
 
     The rows are the per-test results of every released notebook (see
     `results.notebook_results`), failure messages taken from the autograded
@@ -209,7 +213,9 @@ def graded_submission(course, student_id):
                 course.submission_folder(student_id, AUTOGRADED) / name)
             rows.extend(notebook_results(gradebook, course.assignment, student_id,
                                          Path(name).stem, cells, order))
-    return score, max_score, rows
+        awaiting = sum(float(grade.max_score) for notebook in submission.notebooks
+                       for grade in notebook.grades if grade.needs_manual_grade)
+    return score, max_score, rows, awaiting
 
 
 def grade_one(course, api, student_id, late=False, executed=None):
@@ -248,8 +254,9 @@ def grade_one(course, api, student_id, late=False, executed=None):
         max_score = max_score if max_score is not None else assignment_max_score(course)
         reason = failure_reason(outcome.get("log", ""), outcome.get("error", ""))
         return StudentResult(student_id, FAILED, 0.0, max_score, reason, late, notes=notes)
-    score, max_score, tests = graded_submission(course, student_id)
-    return StudentResult(student_id, GRADED, score or 0.0, max_score, "", late, tests, notes)
+    score, max_score, tests, awaiting = graded_submission(course, student_id)
+    return StudentResult(student_id, GRADED, score or 0.0, max_score, "", late, tests, notes,
+                         awaiting)
 
 
 # --------------------------------------------------------------------------

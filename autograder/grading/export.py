@@ -20,6 +20,11 @@ What lands in each cell:
   and are reported; `replace_existing=True` writes our score over them.
 * Group assignments: Canvas' zip holds one submission per group, under one
   member's id; with a group set every member gets that submission's score.
+* Written answers are graded by hand in nbgrader's formgrader
+  (`course formgrader`); their points count once a TA has graded them. A
+  submission still waiting for that gets a blank cell by default (Canvas
+  keeps its grade until the answers are graded; `awaiting="partial"` writes
+  the points so far) and is listed with the points still to grade.
 * The Test Student (Canvas' Student View) is left out unless asked for.
 * Submissions of students who are not on the roster (dropped, concluded, or
   a section-filtered export) cannot be imported: they are listed in the
@@ -39,9 +44,10 @@ from pathlib import Path
 from autograder import canvas
 from autograder.grading.course import CourseSetupError
 from autograder.grading.records import autograde_record, collected_students, names_by_id
-from autograder.grading.results import find_graded_assignment
+from autograder.grading.results import awaiting_manual_grade, find_graded_assignment
 
 MISSING_POLICIES = ("blank", "zero")
+AWAITING_POLICIES = ("blank", "partial")
 POINTS_POLICIES = ("canvas", "raw")
 NOT_ON_ROSTER_SUFFIX = "_not_on_roster.csv"
 
@@ -58,6 +64,8 @@ class ExportRow:
         late: Canvas' late flag from the zip.
         existing: The cell Canvas holds now ("" when blank).
         kept: True when Canvas' existing grade is kept instead of ours.
+        awaiting: Points of written answers not yet graded by hand (0 when
+            none are waiting).
     """
 
     name: str
@@ -69,6 +77,7 @@ class ExportRow:
     canvas_score: float = None
     existing: str = ""
     kept: bool = False
+    awaiting: float = 0.0
 
 
 @dataclass
@@ -105,12 +114,18 @@ class ExportReport:
 
 
 def gradebook_scores(course):
-    """Student id -> score for every submission of the assignment, and the max score."""
+    """`(scores, awaiting, max_score)` of the assignment's submissions.
+
+    `scores` maps student id -> nbgrader's score (manual grades included);
+    `awaiting` maps the id of each submission with cells still marked "needs
+    manual grade" -> the points of those cells.
+    """
     with course.gradebook() as gradebook:
         max_score = float(find_graded_assignment(gradebook, course.assignment).max_score)
         scores = {submission.student_id: float(submission.score)
                   for submission in gradebook.assignment_submissions(course.assignment)}
-    return scores, max_score
+        awaiting = awaiting_manual_grade(gradebook, course.assignment)
+    return scores, awaiting, max_score
 
 
 def canvas_scale(target, max_score, points, report):
@@ -149,7 +164,8 @@ def canvas_scale(target, max_score, points, report):
 
 
 def export_grades(course, roster_path, output, column=None, missing="blank", points="canvas",
-                  replace_existing=False, groups_path=None, include_test_student=False):
+                  replace_existing=False, groups_path=None, include_test_student=False,
+                  awaiting="blank"):
     """Write a Canvas gradebook import CSV for one assignment.
 
     Args:
@@ -167,6 +183,8 @@ def export_grades(course, roster_path, output, column=None, missing="blank", poi
         groups_path: A group set CSV (see `canvas.read_groups`): every member
             of a group gets the score of the group's submission.
         include_test_student: Export Canvas' Test Student too.
+        awaiting: "blank" (Canvas keeps its grade) or "partial" (the points
+            so far) for submissions whose written answers are not graded yet.
 
     Returns:
         An `ExportReport`.
@@ -192,10 +210,12 @@ def export_grades(course, roster_path, output, column=None, missing="blank", poi
         raise ValueError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}.")
     if points not in POINTS_POLICIES:
         raise ValueError(f"points must be one of {POINTS_POLICIES}, got {points!r}.")
+    if awaiting not in AWAITING_POLICIES:
+        raise ValueError(f"awaiting must be one of {AWAITING_POLICIES}, got {awaiting!r}.")
     roster = canvas.read_roster(roster_path)
     target = canvas.find_assignment_column(roster, course.assignment, column)
     groups = canvas.read_groups(groups_path, roster) if groups_path else []
-    scores, max_score = gradebook_scores(course)
+    scores, ungraded, max_score = gradebook_scores(course)
     verdicts = autograde_record(course)
     collected = collected_students(course)
     submitted = set(course.submitted_students()) | set(scores)
@@ -209,13 +229,16 @@ def export_grades(course, roster_path, output, column=None, missing="blank", poi
     report = ExportReport(course.assignment, target, max_score, [], Path(output))
     factor = canvas_scale(target, max_score, points, report)
     own = {student: own_result(student, scores, verdicts, submitted) for student in submitted}
+    # Whose submission a roster row's score comes from (a group member's may
+    # be another student's), for the written answers still to grade.
+    source = {student: student for student in own}
     students = [student for student in roster.students
                 if include_test_student or not student.is_test_student]
     left_out = [student for student in roster.students if student not in students]
     if left_out:
         report.notes.append("left out Canvas' Test Student (Student View); "
                             "--include-test-student exports it.")
-    group_results = group_scores(groups, own, report)
+    group_results = group_scores(groups, own, report, source)
     to_write = {}
     for student in students:
         row = ExportRow(student.name, student.canvas_id, student.section,
@@ -233,6 +256,7 @@ def export_grades(course, roster_path, output, column=None, missing="blank", poi
                 row.status += " (0)"
         if row.score is not None:
             row.canvas_score = round(row.score * factor, 2)
+        mark_awaiting(row, ungraded.get(source.get(student.canvas_id), 0.0), awaiting)
         keep_existing(row, roster.dialect, replace_existing)
         report.rows.append(row)
         to_write[student.canvas_id] = row.canvas_score
@@ -258,8 +282,22 @@ def own_result(student_id, scores, verdicts, submitted):
     return 0.0, "failed: no score in the gradebook"
 
 
-def group_scores(groups, own, report):
-    """Member id -> (score, status) for members of a group whose submission was graded."""
+def mark_awaiting(row, points, policy):
+    """Note written answers still to grade by hand (changes `row`); with the
+    "blank" policy the row's Canvas cell is left blank until they are graded."""
+    if not points or row.status.startswith("failed"):
+        return
+    row.awaiting = points
+    row.status += (f"; awaiting manual grading: {canvas.format_score(points)} points of "
+                   "written answers (`course formgrader`)")
+    if policy == "blank":
+        row.canvas_score = None
+        row.status += ", left blank"
+
+
+def group_scores(groups, own, report, source):
+    """Member id -> (score, status) for members of a group whose submission was graded;
+    `source` gets member id -> id of the submission their score comes from."""
     results = {}
     for group in groups:
         handed_in = [member for member in group.members if member in own]
@@ -275,6 +313,7 @@ def group_scores(groups, own, report):
             if member not in own:
                 results[member] = (score, f"{status} (group {group.name}: submission of "
                                           f"{handed_in[-1]})")
+                source[member] = handed_in[-1]
     return results
 
 
@@ -323,6 +362,15 @@ def add_warnings(report):
             f"{len(failed)} submission(s) could not be graded and score 0: "
             + ", ".join(f"{row.name} ({row.canvas_id})" for row in failed)
             + ". Review them before importing.")
+    waiting = [row for row in report.rows if row.awaiting]
+    if waiting:
+        written = ("left blank" if any(row.canvas_score is None for row in waiting)
+                   else "written with the points so far")
+        report.warnings.append(
+            f"{len(waiting)} submission(s) await manual grading of written answers "
+            f"({written}): " + ", ".join(f"{row.name} ({canvas.format_score(row.awaiting)} "
+                                         "points)" for row in waiting)
+            + ". Grade them in `course formgrader`, then export again.")
     kept = [row for row in report.rows if row.kept]
     if kept:
         report.warnings.append(

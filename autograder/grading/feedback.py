@@ -12,7 +12,11 @@ HTML styling) and
   the failing source line and walks through the hidden check modules.
 
 Plots, printed output and the check messages stay; nbgrader's per-cell
-scores stay. As a last guard every written page is searched for the hidden
+scores stay, and so do the points and comment a TA gave a written answer in
+the formgrader (`course formgrader`). A page written before a student's
+written answers were graded shows them without points; such students are
+listed (`FeedbackReport.awaiting`) so the TA can grade them and run the
+feedback again. As a last guard every written page is searched for the hidden
 markers and withheld if one slipped through.
 
 The pages also go into one zip for Canvas' "Re-Upload Submissions"
@@ -38,6 +42,7 @@ from autograder.grading.notebooks import HIDDEN_TESTS_REGION
 from autograder.grading.preprocessors import HideHiddenTestSource
 from autograder import canvas
 from autograder.grading.records import autograde_record, collected_students
+from autograder.grading.results import awaiting_manual_grade
 
 UPLOAD_FOLDER = "canvas_upload"
 
@@ -61,6 +66,8 @@ class FeedbackReport:
         upload_zip: The zip for Canvas' "Re-Upload Submissions" (None when
             no page could be tied to a Canvas submission).
         not_in_zip: Student id -> why their pages are not in the zip.
+        awaiting: Student id -> points of written answers not graded yet
+            when their pages were written.
     """
 
     assignment: str
@@ -68,6 +75,7 @@ class FeedbackReport:
     missing: dict = field(default_factory=dict)
     upload_zip: object = None
     not_in_zip: dict = field(default_factory=dict)
+    awaiting: dict = field(default_factory=dict)
 
 
 def leaks_hidden_tests(html):
@@ -101,6 +109,8 @@ def generate_feedback(course):
                                f"`course autograde {course.assignment}` first.")
     api = course.api(feedback_config())
     report = FeedbackReport(course.assignment)
+    with course.gradebook() as gradebook:
+        waiting = awaiting_manual_grade(gradebook, course.assignment)
     for student_id, result in record.items():
         if result.get("status") == "failed" and student_id not in students:
             report.missing[student_id] = f"autograde failed: {result.get('reason', '')}"
@@ -124,6 +134,8 @@ def generate_feedback(course):
         pages = [page for page in pages if page.exists()]
         if pages:
             report.pages[student_id] = pages
+            if student_id in waiting:
+                report.awaiting[student_id] = waiting[student_id]
     write_upload_zip(course, report)
     return report
 

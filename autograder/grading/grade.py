@@ -17,7 +17,8 @@ import nbformat
 from autograder.grading.course import (AUTOGRADED, SUBMITTED, Course, CourseSetupError,
                                        find_course, infer_assignment)
 from autograder.grading.notebooks import test_cells
-from autograder.grading.results import read_notebook_results, unscored_results
+from autograder.grading.results import (read_notebook_results, unscored_results,
+                                        written_answer_points)
 from autograder.grading.warm_kernels import prestart
 
 STUDENT_ID = "self_check"
@@ -84,12 +85,15 @@ def grade_notebook(notebook_path, assignment=None, course=None):
 
     Returns:
         A dict `{"assignment", "notebook", "score", "max_score",
-        "unchecked_points", "tests", "hidden_tests_included", "error"}` where
+        "unchecked_points", "written_points", "tests", "hidden_tests_included",
+        "error"}` where
         `tests` lists `{"id", "score", "max_score", "passed", "checked",
         "message"}` and `error` is None unless nbgrader itself stopped (e.g.
         the kernel died). In a student's copy (no hidden tests) a test cell
         made only of hidden tests is `checked: False`, scores 0 and is left
         out of `score` and `max_score`; its points are `unchecked_points`.
+        Written answers are graded by the TAs by hand, never here: their
+        points are `written_points`, outside `score` and `max_score`.
 
     Raises:
         CourseSetupError: missing file, not a notebook, unknown assignment.
@@ -118,6 +122,7 @@ def grade_notebook(notebook_path, assignment=None, course=None):
                          protected_paths=(str(source_folder.parent),))
         result, autograded = run_autograde(scratch, source_folder, notebook_path, notebook_name)
         database_url = scratch.database_url
+        written = written_answer_points(database_url, assignment, notebook_name)
         tests = read_notebook_results(
             database_url, assignment, STUDENT_ID, notebook_name, autograded)
         error = None
@@ -142,6 +147,7 @@ def grade_notebook(notebook_path, assignment=None, course=None):
         "score": sum(row["score"] for row in counted),
         "max_score": sum(row["max_score"] for row in counted),
         "unchecked_points": sum(row["max_score"] for row in tests if not row["checked"]),
+        "written_points": written,
         "tests": tests,
         "hidden_tests_included": full,
         "error": error,

@@ -36,6 +36,30 @@ def find_graded_assignment(gradebook, assignment):
             f"`course autograde {assignment}` first.") from None
 
 
+def awaiting_manual_grade(gradebook, assignment):
+    """Student id -> points still to grade by hand, for each submission that has any.
+
+    A written answer (a markdown answer cell with points) is left "needs
+    manual grade" by autograde unless the student left it as the stub (which
+    nbgrader scores 0); it is graded in the formgrader (`course formgrader`).
+
+    Example:
+
+    >>> from autograder.grading.course import prepare_tools
+    >>> import tempfile
+    >>> prepare_tools()
+    >>> with Gradebook(f"sqlite:///{tempfile.mkdtemp()}/gradebook.db") as gradebook:
+    ...     _ = gradebook.add_assignment("project1")
+    ...     awaiting_manual_grade(gradebook, "project1")
+    {}
+    """
+    return {submission.student_id: sum(float(grade.max_score)
+                                       for notebook in submission.notebooks
+                                       for grade in notebook.grades if grade.needs_manual_grade)
+            for submission in gradebook.assignment_submissions(assignment)
+            if submission.needs_manual_grade}
+
+
 def read_notebook_results(gradebook_url, assignment, student, notebook,
                           autograded_path=None):
     """Per-test results of one autograded notebook.
@@ -111,6 +135,26 @@ def notebook_results(gradebook, assignment, student, notebook, cells, order):
     position = {name: index for index, name in enumerate(order)}
     rows.sort(key=lambda row: position.get(row["id"], len(position)))
     return rows
+
+
+def written_answer_points(gradebook_url, assignment, notebook):
+    """Points of a notebook's answer cells that a TA grades by hand (written answers).
+
+    Example:
+
+    >>> import tempfile
+    >>> written_answer_points(f"sqlite:///{tempfile.mkdtemp()}/gradebook.db", "project1",
+    ...                       "project1")
+    0.0
+    """
+    prepare_tools()
+    with Gradebook(gradebook_url) as gradebook:
+        try:
+            source = gradebook.find_notebook(notebook, assignment)
+        except MissingEntry:
+            return 0.0
+        answers = {cell.name for cell in source.solution_cells}
+        return float(sum(cell.max_score for cell in source.grade_cells if cell.name in answers))
 
 
 def unscored_results(gradebook_url, assignment, notebook, message):

@@ -41,6 +41,9 @@ def print_grade_report(report, console=None):
     if report.get("unchecked_points"):
         console.print(f"{report['unchecked_points']:g} more points are in tests your copy "
                       "cannot check (hidden tests); they count only when the TAs grade.")
+    if report.get("written_points"):
+        console.print(f"{report['written_points']:g} more points are written answers; your TA "
+                      "grades them by hand after the deadline.")
     if not report["hidden_tests_included"]:
         console.print("Visible tests only: the hidden tests are not part of this "
                       "copy of the course, so the final grade may be lower.")
@@ -104,6 +107,8 @@ def show_autograde_report(report, names, console):
                    else f"[red]failed[/red]: {result.reason}")
         if result.notes:
             verdict += " (" + "; ".join(result.notes) + ")"
+        if result.awaiting:
+            verdict += f"; {format_score(result.awaiting)} points of written answers to grade"
         table.add_row(names.get(result.student_id, ""), result.student_id,
                       "[yellow]LATE[/yellow]" if result.late else "",
                       f"{format_score(result.score)} / {format_score(result.max_score)}",
@@ -111,6 +116,11 @@ def show_autograde_report(report, names, console):
     console.print(table)
     console.print(f"submitted {len(report.results)} = graded {len(report.graded)} + "
                   f"failed {len(report.failed)}")
+    waiting = [result for result in report.results if result.awaiting]
+    if waiting:
+        console.print(f"{len(waiting)} submission(s) have written answers to grade by hand: "
+                      "run `course formgrader` and use Manual Grading; `course export` adds "
+                      "their points once graded.")
     console.print(f"record: {report.record_path}; nbgrader and kernel messages: {report.log_path}")
 
 
@@ -134,6 +144,13 @@ def show_feedback_report(report, names, root, console):
     console.print(table)
     console.print(f"{len(report.pages)} pages under {root / 'feedback'}; hidden-test "
                   "source replaced by a note, check messages kept.")
+    if report.awaiting:
+        console.print(
+            f"[yellow]written answers not graded yet[/yellow] (their pages show them without "
+            f"points): " + ", ".join(f"{names.get(student_id, '') or student_id} "
+                                     f"({format_score(points)} points)"
+                                     for student_id, points in sorted(report.awaiting.items()))
+            + ". Grade them in `course formgrader` and run `course feedback` again.")
     for student_id, reason in sorted(report.not_in_zip.items()):
         console.print(f"[yellow]not in the Canvas zip:[/yellow] {student_id}: {reason}")
     if report.upload_zip:

@@ -19,6 +19,10 @@ class SanitizeSubmission(NbGraderPreprocessor):
     - of cells sharing a grade_id only the last keeps the metadata (nbgrader's
       own rule), the others become ordinary cells instead of failing
       nbgrader's metadata check;
+    - a known cell whose type was changed (a written answer turned into code
+      that runs cleanly, or the reverse) gets its released type back, its
+      text kept: nbgrader would otherwise stop grading the whole notebook,
+      and a code cell must never stand in for an answer a TA grades;
     - every test cell of the source notebook that the submission lacks
       (deleted, or renamed above) is put back from the gradebook, after the
       closest cell that precedes it in the released notebook.
@@ -48,6 +52,10 @@ class SanitizeSubmission(NbGraderPreprocessor):
                     del cell.metadata["nbgrader"]
                     continue
                 seen.add(grade_id)
+                if cell.cell_type != known[grade_id].cell_type:
+                    self.log.warning("Cell %r was changed to %s; given back its type %s",
+                                     grade_id, cell.cell_type, known[grade_id].cell_type)
+                    restore_type(cell, known[grade_id].cell_type)
             order = self.released_order(resources) or list(known)
             for grade_id in order:
                 if grade_id in seen or grade_id not in tests or grade_id in answers:
@@ -87,6 +95,16 @@ class SanitizeSubmission(NbGraderPreprocessor):
             return list(released_grade_ids(str(path), status.st_mtime_ns, status.st_size))
         except Exception:  # noqa: BLE001 - fall back to the gradebook's order
             return []
+
+
+def restore_type(cell, cell_type):
+    """Turn `cell` (in place) into a `cell_type` cell with the same text and metadata."""
+    for key in ("outputs", "execution_count", "attachments"):
+        cell.pop(key, None)
+    cell.cell_type = cell_type
+    if cell_type == "code":
+        cell.outputs = []
+        cell.execution_count = None
 
 
 @functools.lru_cache(maxsize=32)
