@@ -480,19 +480,23 @@ def make_sequence_model(sequence_length, num_features=4, units=32,
 
 
 def make_generator(latent_dim, output_dim, hidden_units=(32, 32),
-                   activation="relu"):
+                   activation="relu", batch_normalization=True):
     """Build a GAN generator: random noise in, fake samples out.
 
     One block per entry of `hidden_units`: `Dense` (no bias, the
     normalization supplies it), `BatchNormalization` and `activation`.
-    Batch normalization keeps the generator from producing the same sample
-    over and over. A linear `Dense(output_dim)` produces the sample.
+    The lecture recommends batch normalization against a generator that
+    produces the same sample over and over; `batch_normalization=False`
+    builds the same network without it (each `Dense` then has its bias), to
+    measure what it changes. A linear `Dense(output_dim)` produces the sample.
 
     Args:
         latent_dim: Width of the noise vector fed to the generator.
         output_dim: Width of one generated sample (2 for 2-D points).
         hidden_units: Width of each hidden block, e.g. `(32, 32)`.
         activation: Keras activation name or callable for the hidden blocks.
+        batch_normalization: Whether each hidden block normalizes its
+            `Dense` outputs over the batch.
 
     Returns:
         An uncompiled `keras.Model` mapping `(batch, latent_dim)` noise to
@@ -504,6 +508,9 @@ def make_generator(latent_dim, output_dim, hidden_units=(32, 32),
     >>> noise = keras.random.normal((4, 8), seed=0)
     >>> tuple(generator(noise).shape)
     (4, 2)
+    >>> plain = make_generator(latent_dim=8, output_dim=2, batch_normalization=False)
+    >>> [layer.name for layer in plain.layers if "batch_norm" in layer.name]
+    []
     """
     latent_dim = _check_positive_int(
         latent_dim, "latent_dim", hint="Use e.g. latent_dim=8.")
@@ -512,12 +519,17 @@ def make_generator(latent_dim, output_dim, hidden_units=(32, 32),
         hint="Pass the width of one sample, e.g. 2 for 2-D points.")
     hidden_units = _check_units(hidden_units)
     activation = _check_activation(activation)
+    if not isinstance(batch_normalization, bool):
+        raise ValueError(f"batch_normalization must be True or False, got "
+                         f"{batch_normalization!r}.")
 
     inputs = keras.Input(shape=(latent_dim,), name="noise")
     x = inputs
     for index, units in enumerate(hidden_units, start=1):
-        x = keras.layers.Dense(units, use_bias=False, name=f"dense_{index}")(x)
-        x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
+        x = keras.layers.Dense(units, use_bias=not batch_normalization,
+                               name=f"dense_{index}")(x)
+        if batch_normalization:
+            x = keras.layers.BatchNormalization(name=f"batch_norm_{index}")(x)
         x = _activate(x, activation, name=f"activation_{index}")
     outputs = keras.layers.Dense(output_dim, name="samples")(x)
     return keras.Model(inputs, outputs, name="generator")

@@ -330,3 +330,45 @@ def plot_gan_samples(real, fake, max_images=8):
     axis.set_title("real vs generated samples")
     fig.tight_layout()
     return fig
+
+
+def plot_mode_coverage(real, samples, num_modes):
+    """Generated points beside the real ones, one panel per generator.
+
+    Each panel's title gives the modes reached and the share of samples
+    inside a mode, as measured by `course_lib.modes.mode_coverage`.
+
+    Args:
+        real: Real 2-D points, `(N, 2)`.
+        samples: Dict mapping a name (e.g. "with batch normalization") to
+            that generator's points, `(M, 2)`.
+        num_modes: Number of modes (clouds) of the real data.
+
+    Returns:
+        The matplotlib `Figure`, one axes per entry of `samples`.
+
+    Example:
+
+    >>> points = np.random.default_rng(0).normal(size=(200, 2))
+    >>> fig = plot_mode_coverage(points, {"a": points, "b": points + 0.5}, num_modes=1)
+    >>> [axis.get_title().split(":")[0] for axis in fig.axes]
+    ['a', 'b']
+    """
+    from course_lib.modes import mode_coverage
+
+    real = _as_array(real, "real").astype(float)
+    if not isinstance(samples, dict) or not samples:
+        raise ValueError("`samples` must be a dict mapping a name to generated points, "
+                         "e.g. {'with batch normalization': fake_points}.")
+    fig, axes = plt.subplots(1, len(samples), figsize=(4 * len(samples), 4), squeeze=False)
+    for axis, (name, points) in zip(axes[0], samples.items()):
+        points = _as_array(points, name).astype(float)
+        coverage = mode_coverage(real, points, num_modes)
+        axis.scatter(real[:, 0], real[:, 1], s=6, alpha=0.4, label="real")
+        axis.scatter(points[:, 0], points[:, 1], s=6, alpha=0.5, marker="x", label="generated")
+        axis.set_aspect("equal", adjustable="datalim")
+        axis.set_title(f"{name}: {coverage.modes_reached} of {num_modes} modes, "
+                       f"{coverage.inside:.0%} inside", fontsize=9)
+    axes[0][0].legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig

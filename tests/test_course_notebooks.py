@@ -57,3 +57,34 @@ def test_stub_text_never_points_at_a_solution_students_do_not_have():
                 text = " ".join(cell.source.lower().split())
                 assert "solution below" not in text and "solution above" not in text, (
                     path.name, cell.source[:200])
+
+
+PROJECTS = [name for name in ASSIGNMENTS if name.startswith("project")]
+
+
+@pytest.mark.parametrize("project", PROJECTS)
+def test_projects_end_with_written_answers_for_the_tas(project):
+    """Every question of a project's Questions section is followed by a
+    manually graded markdown answer cell with points, whose model answer and
+    rubric sit in the solution region, so the released stub holds only
+    nbgrader's "YOUR ANSWER HERE"."""
+    source = nbformat.read(str(ROOT / "solutions" / project / f"{project}.ipynb"), as_version=4)
+    released = nbformat.read(str(ROOT / "assignments" / project / f"{project}.ipynb"),
+                             as_version=4)
+    start = next(index for index, cell in enumerate(source.cells)
+                 if cell.source.startswith("## Questions"))
+    after = source.cells[start + 1:]
+    questions = [cell for cell in after if cell.source.startswith("**Question")]
+    answers = [cell for cell in after if cell.metadata.get("nbgrader", {}).get("solution")]
+    assert questions and len(answers) == len(questions)
+    for question, answer in zip(questions, answers):
+        assert after.index(answer) == after.index(question) + 1, question.source[:80]
+        nbgrader = answer.metadata["nbgrader"]
+        assert answer.cell_type == "markdown" and nbgrader["grade"] and nbgrader["points"] > 0
+        assert answer.source.startswith("### BEGIN SOLUTION")
+        assert "**Model answer.**" in answer.source and "**Rubric" in answer.source
+    stubs = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in released.cells
+             if cell.metadata.get("nbgrader", {}).get("solution")
+             and cell.cell_type == "markdown"}
+    assert sorted(stubs) == sorted(cell.metadata["nbgrader"]["grade_id"] for cell in answers)
+    assert set(stubs.values()) == {"YOUR ANSWER HERE"}

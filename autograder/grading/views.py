@@ -233,6 +233,8 @@ def show_demo_summary(run, console):
             table.add_row(classmate.name, story, "blank", "no submission: cell left blank")
             continue
         score = f"{format_score(result.score)} / {format_score(result.max_score)}"
+        if result.awaiting:
+            score += f"\n{format_score(result.awaiting)} to grade by hand"
         if result.status == "failed":
             tests = f"[red]not graded[/red]: {result.reason}"
         else:

@@ -251,6 +251,18 @@ def test_make_generator_builds_and_trains(rng):
     assert np.isfinite(loss) and changed
 
 
+def test_make_generator_without_batch_normalization(rng):
+    plain = make_generator(latent_dim=5, output_dim=2, hidden_units=(8, 8),
+                           batch_normalization=False)
+    assert "BatchNormalization" not in layer_types(plain)
+    hidden = [layer for layer in plain.layers if layer.name.startswith("dense_")]
+    assert len(hidden) == 2 and all(layer.use_bias for layer in hidden)
+    noise = rng.normal(size=(8, 5)).astype(np.float32)
+    loss, changed = train_one_step(plain, noise, rng.normal(size=(8, 2)).astype(np.float32),
+                                   "mse")
+    assert np.isfinite(loss) and changed
+
+
 def test_make_discriminator_builds_and_trains(rng):
     discriminator = make_discriminator(input_dim=2, hidden_units=(8, 8))
     assert discriminator.output_shape == (None, 1)
@@ -346,6 +358,8 @@ BAD_ARGUMENTS = [
     ("generator_unknown_activation", make_generator,
      dict(latent_dim=4, output_dim=2, activation="lrelu"),
      "Unknown `activation`"),
+    ("generator_batch_normalization_as_string", make_generator,
+     dict(latent_dim=4, output_dim=2, batch_normalization="no"), "True or False"),
     ("discriminator_negative_dropout", make_discriminator,
      dict(input_dim=2, dropout_rate=-0.1), "[0, 1)"),
     ("discriminator_units_as_string", make_discriminator,

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 from course_lib import plots  # noqa: E402
 from course_lib.plots import (plot_gan_samples, plot_history,  # noqa: E402
-                              plot_image_grid, plot_latent_space)
+                              plot_image_grid, plot_latent_space, plot_mode_coverage)
 
 
 @pytest.fixture(autouse=True)
@@ -164,3 +164,18 @@ def test_plots_work_without_a_display():
                               env=environment)
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout.strip().endswith("agg")
+
+
+def test_plot_mode_coverage_titles_give_the_measurement():
+    rng = np.random.default_rng(0)
+    real = np.concatenate([centre + rng.normal(0, 0.3, (100, 2))
+                           for centre in ([0, 0], [5, 0], [0, 5])])
+    fig = plot_mode_coverage(real, {"all": real + 0.05, "one": real[:100]}, num_modes=3)
+    assert isinstance(fig, Figure)
+    assert [axis.get_title().split(",")[0] for axis in fig.axes] == [
+        "all: 3 of 3 modes", "one: 1 of 3 modes"]
+
+
+def test_plot_mode_coverage_wants_named_samples():
+    with pytest.raises(ValueError, match="dict mapping a name"):
+        plot_mode_coverage(np.zeros((10, 2)), np.zeros((10, 2)), num_modes=1)

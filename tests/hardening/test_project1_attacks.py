@@ -2,8 +2,9 @@
 
 Each sample is the released project 1 stub with every answer filled in from
 the solution except `relu`, which is leaky (`0.1 * x` below zero): its honest
-grade is 6/14 (max pooling 3 and cross-entropy 3; the ReLU, model and CNN
-tests all need a correct ReLU). Each sample adds one trick, placed after
+grade is 6 of the 14 autograded points (max pooling 3 and cross-entropy 3;
+the ReLU, model and CNN tests all need a correct ReLU; the 4 points of the
+written answers are the TAs' to give). Each sample adds one trick, placed after
 the wrong `relu` in its answer cell, that defeated verdicts reached inside
 the kernel: with the trusted judge every one of them still gets exactly 6.
 """
@@ -180,6 +181,7 @@ def test_attack_gets_the_honest_score(name, reports):
     report = reports[name]
     assert report["error"] is None, report
     assert report["max_score"] == 14.0
+    assert report["written_points"] == 4.0  # the Questions, graded by hand later
     scores = {row["id"]: row["score"] for row in report["tests"]}
     assert report["score"] == HONEST_SCORE, json.dumps(report["tests"], indent=1)[:3000]
     assert scores == {"test_project1_relu": 0.0, "test_project1_max_pool": 3.0,
