@@ -58,7 +58,23 @@ def conv_offsets(x, kernel, bias, strides=1):
     return out
 
 
-CORRECT = [conv_loops, conv_einsum, conv_offsets, hidden.reference_conv2d]
+def project1_conv2d():
+    """Project 1's answer, written with keras.ops (it returns a tensor)."""
+    import nbformat
+
+    from autograder.grading.course import repository_root
+    from autograder.grading.notebooks import without_region_markers
+
+    solution = nbformat.read(str(repository_root() / "solutions" / "project1" / "project1.ipynb"),
+                             as_version=4)
+    source = next(cell.source for cell in solution.cells if cell.metadata.get(
+        "nbgrader", {}).get("grade_id") == "project1_solution_conv2d")
+    function = notebook_function(without_region_markers(source), "conv2d")
+    function.__name__ = "conv_keras_ops"
+    return function
+
+
+CORRECT = [conv_loops, conv_einsum, conv_offsets, hidden.reference_conv2d, project1_conv2d()]
 
 
 @pytest.mark.parametrize("conv2d", CORRECT, ids=lambda function: function.__name__)

@@ -101,8 +101,11 @@ def test_notebook_test_cells_only_import_and_call_existing_checks(path):
     import nbformat
 
     notebook = nbformat.read(str(Path(__file__).parents[2] / path), as_version=4)
+    # A cell that is graded and a solution is a written answer the TAs grade
+    # by hand (test_course_notebooks checks those); the rest are test cells.
     graded = [cell for cell in notebook.cells
-              if cell.metadata.get("nbgrader", {}).get("grade")]
+              if cell.metadata.get("nbgrader", {}).get("grade")
+              and not cell.metadata["nbgrader"].get("solution")]
     assert graded, "every notebook has graded test cells"
     for cell in graded:
         meta = cell.metadata["nbgrader"]

@@ -2,11 +2,12 @@
 
 Each sample is the released project 1 stub with every answer filled in from
 the solution except `relu`, which is leaky (`0.1 * x` below zero): its honest
-grade is 6 of the 14 autograded points (max pooling 3 and cross-entropy 3;
-the ReLU, model and CNN tests all need a correct ReLU; the 4 points of the
-written answers are the TAs' to give). Each sample adds one trick, placed after
-the wrong `relu` in its answer cell, that defeated verdicts reached inside
-the kernel: with the trusted judge every one of them still gets exactly 6.
+grade is 9 of the 17 autograded points (max pooling 3, cross-entropy 3 and
+convolution 3; the ReLU, model and CNN tests all need a correct ReLU; the 4
+points of the written answers are the TAs' to give). Each sample adds one
+trick, placed after the wrong `relu` in its answer cell, that defeated
+verdicts reached inside the kernel: with the trusted judge every one of them
+still gets exactly 9.
 """
 
 import json
@@ -27,7 +28,7 @@ STUB = ROOT / "assignments" / "project1" / "project1.ipynb"
 SOLUTION = ROOT / "solutions" / "project1" / "project1.ipynb"
 SETTINGS = {"COURSE_CELL_TIMEOUT": "60", "COURSE_KERNEL_MEMORY_MB": "4096",
             "TF_CPP_MIN_LOG_LEVEL": "3"}
-HONEST_SCORE = 6.0
+HONEST_SCORE = 9.0
 WRONG_RELU = "    return keras.ops.where(x > 0, x, 0.1 * x)"
 
 # Each trick runs where it worked against verdicts reached in the kernel:
@@ -120,10 +121,10 @@ def relu(x):
 """,
 }
 # What the attacks get when the test cells are decided in the kernel (the
-# judge turned off): each one beats the guard there, so the 6 they get from
+# judge turned off): each one beats the guard there, so the 9 they get from
 # the judge is the judge's doing.
-IN_KERNEL_SCORES = {"swapped_code": 14.0, "replaced_guard": 14.0, "meta_path_hook": 14.0,
-                    "frame_walk": 12.0, "patched_libraries": 12.0}
+IN_KERNEL_SCORES = {"swapped_code": 17.0, "replaced_guard": 17.0, "meta_path_hook": 17.0,
+                    "frame_walk": 15.0, "patched_libraries": 15.0}
 
 
 def filled_notebook(attack):
@@ -180,12 +181,13 @@ def reports(tmp_path_factory):
 def test_attack_gets_the_honest_score(name, reports):
     report = reports[name]
     assert report["error"] is None, report
-    assert report["max_score"] == 14.0
+    assert report["max_score"] == 17.0
     assert report["written_points"] == 4.0  # the Questions, graded by hand later
     scores = {row["id"]: row["score"] for row in report["tests"]}
     assert report["score"] == HONEST_SCORE, json.dumps(report["tests"], indent=1)[:3000]
     assert scores == {"test_project1_relu": 0.0, "test_project1_max_pool": 3.0,
                       "test_project1_cross_entropy": 3.0,
+                      "test_project1_convolution": 3.0,
                       "test_project1_inside_a_model": 0.0,
                       "test_project1_cnn_accuracy": 0.0}
 
