@@ -63,12 +63,11 @@ def project1_conv2d():
     import nbformat
 
     from autograder.grading.course import repository_root
-    from autograder.grading.notebooks import without_region_markers
+    from autograder.grading.notebooks import answer_cells, without_region_markers
 
     solution = nbformat.read(str(repository_root() / "solutions" / "project1" / "project1.ipynb"),
                              as_version=4)
-    source = next(cell.source for cell in solution.cells if cell.metadata.get(
-        "nbgrader", {}).get("grade_id") == "project1_solution_conv2d")
+    source = answer_cells(solution)["project1_solution_conv2d"].source
     function = notebook_function(without_region_markers(source), "conv2d")
     function.__name__ = "conv_keras_ops"
     return function

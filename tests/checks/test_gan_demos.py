@@ -116,6 +116,14 @@ def test_project2_generator_makes_what_the_text_says(seed, project2_codes):
 BATCH_NORM_SEEDS = (0, 1, 2)
 
 
+def batch_norm_cells():
+    """Exercise 2.3's batch normalization comparison cell and the text after it."""
+    cells = nbformat.read(NOTEBOOK, as_version=4).cells
+    index = next(index for index, cell in enumerate(cells)
+                 if "batch_normalization=batch_normalization" in cell.source)
+    return cells[index].source, cells[index + 1].source
+
+
 def batch_norm_run(seed):
     """{name: (clouds reached, % inside)} of exercise 2.3's batch normalization
     cell, run with `set_seed(seed)` and `seed=seed` (both 0 in the notebook)."""
@@ -124,9 +132,7 @@ def batch_norm_run(seed):
     from course_lib.modes import mode_coverage
 
     setup, data, answer, _, _ = demo_cells()
-    cells = [cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells]
-    comparison = next(source for source in cells
-                      if "batch_normalization=batch_normalization" in source)
+    comparison, _ = batch_norm_cells()
     assert comparison.count("set_seed(0)") == 1 and comparison.count("seed=0") == 1
     namespace = {"latent_dim": 4}
     for source in (setup, data, answer):
@@ -154,10 +160,7 @@ def test_batch_normalization_text_says_what_was_measured():
     assert all(run[with_it][1] >= 70 for run in runs.values()), runs
     # Without it a cloud may be lost, never two (the text: "a cloud").
     assert all(run[without][0] >= 2 for run in runs.values()), runs
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    run_index = next(index for index, cell in enumerate(cells)
-                     if "batch_normalization=batch_normalization" in cell.source)
-    text = " ".join(cells[run_index + 1].source.split())
+    text = " ".join(batch_norm_cells()[1].split())
     for claim in ("reached all three clouds every time", "75-92 %", "76-83 %",
                   "lost a cloud in one run of two"):
         assert claim in text, claim
