@@ -5,16 +5,17 @@ fresh kernel about 5 seconds of CPU before the student's first line runs;
 on a class that is pure overhead, the same for every student. A *warm
 starter* pays it once per grading process:
 
-1. The grader starts `python -m autograder.grading.warm_kernels SOCKET`,
-   which imports the preloaded modules (TensorFlow, Keras, NumPy,
-   scikit-learn's datasets, ipykernel) and then waits on a Unix socket in a
-   private folder (mode 0700).
-2. For each kernel, `SandboxKernelManager` sends the usual launcher command
-   (the sandbox options and the ipykernel command), the working folder, the
-   environment and three file descriptors. The starter forks; the child
-   starts a new session, applies exactly the sandbox steps the launcher
-   would (`sandbox.prepare_kernel`: limits, namespaces, unprivileged user)
-   and runs the IPython kernel in-process. The kernel is a fresh process
+1. The grader starts `python -m autograder.grading.warm_starter SOCKET`
+   (the starter's own module, `warm_starter`), which imports the preloaded
+   modules (TensorFlow, Keras, NumPy, scikit-learn's datasets, ipykernel)
+   and then waits on a Unix socket in a private folder (mode 0700).
+2. For each kernel, the grader's provisioner (`sandbox.SandboxProvisioner`)
+   sends the usual launcher command (the launcher's options and the
+   ipykernel command), the working folder, the environment and three file
+   descriptors. The starter forks; the child starts a new session, applies
+   exactly the steps the launcher would (`kernel_launcher.prepare_kernel`:
+   limits, namespaces, its own user id) and runs the IPython kernel
+   in-process. The kernel is a fresh process
    with nothing of any other student in it: only modules were imported
    before the fork, no student code ever ran in the starter.
 3. The grader manages the child through `WarmKernelProcess`, a stand-in for
@@ -34,13 +35,17 @@ starter off, `=on` uses it even there.
 Python's `multiprocessing` "forkserver" does the same for functions; a
 Jupyter kernel needs its own session, descriptors and sandbox, so this
 module hands those over itself.
+
+This module is the grader's side only; it imports the standard library,
+`kernel_rules`, `settings` and the starter's constants.
 """
 
 import atexit
-import importlib
+import glob
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,9 +54,9 @@ import tempfile
 import threading
 import time
 
-PRELOAD_MODULES = ("numpy", "tensorflow", "keras", "matplotlib", "sklearn.datasets",
-                   "sklearn.model_selection", "ipykernel.kernelapp")
-READY = "ready"
+from autograder.grading.kernel_rules import kernel_environment
+from autograder.grading.settings import current_settings
+from autograder.grading.warm_starter import READY, exit_status_path
 START_TIMEOUT_SECONDS = 120
 KILLED_CODE = -signal.SIGKILL
 STATUS_WAIT_SECONDS = 2.0
@@ -63,8 +68,6 @@ def gpu_present():
     A process forked after TensorFlow touched the GPU driver cannot use the
     GPU, so kernels are not forked on such machines unless asked for.
     """
-    import glob
-
     return bool(glob.glob("/dev/nvidia[0-9]*") or os.path.exists("/dev/kfd"))
 
 
@@ -77,7 +80,6 @@ def warm_start_wanted(setting=None):
             `COURSE_KERNEL_WARM_START`.
     """
     if setting is None:
-        from autograder.grading.settings import current_settings
 
         setting = current_settings().kernel_warm_start
     if setting == "off" or not (sys.platform.startswith("linux")
@@ -95,14 +97,6 @@ def is_python_kernel(command):
             and os.path.realpath(kernel[0]) == os.path.realpath(sys.executable)):
         return kernel
     return None
-
-
-# ---------------------------------------------------------------------------
-# The grader's side
-
-
-def exit_status_path(folder, pid):
-    return os.path.join(folder, f"exit-{pid}")
 
 
 class WarmKernelProcess:
@@ -177,11 +171,9 @@ class WarmStarter:
         self.socket_path = os.path.join(self.folder, "starter.sock")
         # A forked kernel can read the environment its starter began with
         # (/proc/self/environ), so the starter gets only what a kernel may.
-        from autograder.grading.sandbox import kernel_environment
-
         environment = kernel_environment(os.environ)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grading.warm_kernels", self.socket_path],
+            [sys.executable, "-m", "autograder.grading.warm_starter", self.socket_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=self.folder, env=environment, start_new_session=True)
         atexit.register(self.stop)
@@ -245,8 +237,6 @@ class WarmStarter:
             self.process.wait()
         if self.process.stdout:
             self.process.stdout.close()
-        import shutil
-
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -286,128 +276,3 @@ def start_warm_kernel(command, cwd, env, setting=None):
             starter.stop()
             WarmStarter._instance = None
     return None
-
-
-# ---------------------------------------------------------------------------
-# The starter's side
-
-
-def run_kernel(command, cwd, env):
-    """In the forked child: become the sandboxed kernel, never return."""
-    code = 1
-    try:
-        os.chdir(cwd or "/")
-        os.environ.clear()
-        os.environ.update(env)
-        # ipykernel ends itself when its parent goes; the parent is the starter.
-        os.environ["JPY_PARENT_PID"] = str(os.getppid())
-        import numpy
-
-        numpy.random.seed()  # a new process would draw a fresh global state
-        from autograder.grading.sandbox import prepare_kernel
-
-        launcher = command[command.index("-m") + 2:] if command[1:2] == ["-m"] else command
-        kernel = prepare_kernel(launcher)
-        if sys.path and sys.path[0] != os.getcwd():
-            sys.path[0] = os.getcwd()  # as `python -m` in the working folder
-        # The class default was read from the environment at import time.
-        # In its own PID namespace the kernel's parent shows as 0; 1 tells
-        # ipykernel not to watch it (the namespace ends with its keeper).
-        sys.argv = ["ipykernel_launcher", *kernel[3:],
-                    f"--IPKernelApp.parent_handle={os.getppid() or 1}"]
-        from ipykernel import kernelapp
-
-        kernelapp.launch_new_instance()
-        code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else 0
-    except BaseException:  # noqa: BLE001 - reported on the kernel's stderr
-        import traceback
-
-        traceback.print_exc()
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-
-def serve_one(connection, listener):
-    """Read one request, fork the kernel, answer with its pid."""
-    message, fds, _, _ = socket.recv_fds(connection, 1 << 20, 3)
-    size = int.from_bytes(message[:4], "big")
-    while len(message) < size + 4:
-        chunk = connection.recv(1 << 20)
-        if not chunk:
-            break
-        message += chunk
-    request = json.loads(message[4:4 + size])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        listener.close()
-        os.setsid()
-        for target, fd in zip((0, 1, 2), fds):
-            os.dup2(fd, target)
-        for fd in fds:
-            os.close(fd)
-        connection.close()
-        run_kernel(request["command"], request.get("cwd"), request.get("env") or {})
-    for fd in fds:
-        os.close(fd)
-    connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
-
-
-def serve(socket_path, preload=PRELOAD_MODULES):
-    """The starter: preload, then fork one kernel per request until orphaned."""
-    parent = os.getppid()
-    for name in preload:
-        try:
-            importlib.import_module(name)
-        except Exception:  # noqa: BLE001 - a module that fails loads in the kernel
-            pass
-    status_folder = os.path.dirname(socket_path)
-
-    def collect_exit_statuses(signum, frame):
-        # Reap every ended kernel at once (the grader sees its pid go) and
-        # leave its exit status where `WarmKernelProcess.poll` looks.
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
-            path = exit_status_path(status_folder, pid)
-            with open(path + ".part", "w", encoding="ascii") as record:
-                record.write(str(os.waitstatus_to_exitcode(status)))
-            os.replace(path + ".part", path)
-
-    signal.signal(signal.SIGCHLD, collect_exit_statuses)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)
-    os.chmod(socket_path, 0o600)
-    listener.listen(8)
-    listener.settimeout(1.0)
-    print(READY, flush=True)
-    while os.getppid() == parent:
-        try:
-            connection, _ = listener.accept()
-        except socket.timeout:
-            continue
-        with connection:
-            connection.settimeout(30)
-            try:
-                serve_one(connection, listener)
-            except Exception as error:  # noqa: BLE001 - answer, keep serving
-                try:
-                    connection.sendall(json.dumps(
-                        {"error": f"{type(error).__name__}: {error}"}).encode() + b"\n")
-                except OSError:
-                    pass
-
-
-if __name__ == "__main__":
-    serve(sys.argv[1])

@@ -2,7 +2,7 @@
 
 import sys
 
-from autograder.grading.sandbox import paths_the_kernel_needs
+from autograder.grading.kernel_launcher import paths_the_kernel_needs
 
 
 def test_a_site_packages_folder_on_sys_path_stays_visible(tmp_path, monkeypatch):

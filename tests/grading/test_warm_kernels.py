@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.grading.sandbox import SandboxKernelManager, isolation_available
+from autograder.grading.kernel_rules import isolation_available
+from autograder.grading.sandbox import SandboxKernelManager
 from autograder.grading.warm_kernels import WarmStarter, is_python_kernel
 
 

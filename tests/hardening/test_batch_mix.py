@@ -27,7 +27,7 @@ from autograder.grading import classroom
 from autograder.grading.autograde import FAILED, GRADED
 from autograder.grading.course import ensure_assignment_ready, open_course
 from autograder.grading.records import autograde_record, collected_students
-from autograder.grading.sandbox import isolation_available
+from autograder.grading.kernel_rules import isolation_available
 
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE.parents[0] / "files" / "hostile"

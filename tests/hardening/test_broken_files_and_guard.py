@@ -158,7 +158,7 @@ def test_config_hides_sources_gradebook_and_submissions(tmp_path):
 
 
 def test_memory_limit_turns_a_memory_bomb_into_memory_error():
-    code = ("from autograder.grading.sandbox import apply_limits\n"
+    code = ("from autograder.grading.kernel_launcher import apply_limits\n"
             "apply_limits(512)\n"
             "try:\n    bytearray(2 * 1024 ** 3)\nexcept MemoryError:\n    print('stopped')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.grading.course import Course
-from autograder.grading.sandbox import isolation_available
+from autograder.grading.kernel_rules import isolation_available
 from tests.hardening.in_kernel import decide_in_the_kernel
 
 HOSTILE = Path(__file__).resolve().parents[1] / "files" / "hostile"
