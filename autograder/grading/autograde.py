@@ -63,7 +63,7 @@ from autograder.grading.records import (AUTOGRADE_RECORD, autograde_record, coll
 from autograder.grading.results import autograded_test_cells, notebook_results
 from autograder.grading.settings import settings_in_use
 from autograder.grading.shared_engine import shared_engines
-from autograder.grading.warm_kernels import prestart
+from autograder.grading.warm_kernels import prestart, share_starter, use_shared_starter
 
 GRADED = "graded"
 FAILED = "failed"
@@ -508,8 +508,12 @@ def grade_in_parallel(course, students, collected, log_path, workers=None,
             if on_done:
                 on_done(result)
 
+        # Local workers fork their kernels from one starter, this process's.
+        starter = share_starter(course.settings.kernel_warm_start) if engine == PROCESSES \
+            else None
         with stderr_to(log_path) as log, GradebookWriter(course, batch / "executed") as writer, \
-                open_executor(engine, workers, scheduler) as (executor, slots):
+                open_executor(engine, workers, scheduler, use_shared_starter,
+                              (starter,)) as (executor, slots):
             log.write(f"grading on {describe_engine(engine, slots, scheduler)}; assignment "
                       f"set up for the workers in {setup_seconds:.1f} s\n")
             # Workers on this machine share its cores; a cluster's are its own.

@@ -4,7 +4,11 @@
 results itself (see `autograde.py`). Two executors are offered, both
 standard `concurrent.futures.Executor`s, so the grading loop is the same:
 
-- "processes": a `ProcessPoolExecutor` on this machine (the default);
+- "processes": a `ProcessPoolExecutor` on this machine (the default). Its
+  workers are forked from Python's "forkserver", which imports the grading
+  code and, on a machine without a GPU, TensorFlow once for all of them
+  (each worker's judge needs TensorFlow; importing it costs seconds of CPU
+  per process). Outside Linux they are spawned;
 - "dask": a Dask distributed cluster, through `Client.get_executor`. Without
   a scheduler address a `LocalCluster` of worker processes is started on
   this machine; with one (`tcp://host:8786`, or the path of a scheduler
@@ -20,15 +24,23 @@ No scheduling of our own is written here; Dask does that part.
 import contextlib
 import multiprocessing
 import os
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from autograder.grading.course import CourseSetupError
+from autograder.grading.warm_kernels import gpu_present
 
 PROCESSES = "processes"
 DASK = "dask"
 ENGINES = (PROCESSES, DASK)
 CONNECT_TIMEOUT = "30s"
+# What the forkserver imports before forking workers. TensorFlow only where
+# no GPU is present: a GPU driver does not work in a process forked after it
+# was loaded (the same rule as the warm kernel starter's).
+WORKER_PRELOAD = ("autograder.grading.autograde", "autograder.grading.judge",
+                  "nbgrader.apps.api")
+WORKER_PRELOAD_WITHOUT_GPU = ("numpy", "tensorflow", "keras")
 
 
 def default_workers():
@@ -102,8 +114,34 @@ def describe_engine(engine, slots, scheduler=None):
     return f"{where}, {slots} submissions at a time"
 
 
+def worker_context():
+    """The multiprocessing context local workers start from.
+
+    Returns:
+        A "forkserver" context with `WORKER_PRELOAD` set (and
+        `WORKER_PRELOAD_WITHOUT_GPU` unless a GPU is present) on Linux, a
+        "spawn" context elsewhere.
+
+    Example:
+
+    >>> worker_context().get_start_method() in ("forkserver", "spawn")
+    True
+    """
+    # Forking after TensorFlow's import is only relied on under Linux, as
+    # for the warm kernel starter.
+    if (not sys.platform.startswith("linux")
+            or "forkserver" not in multiprocessing.get_all_start_methods()):
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    preload = list(WORKER_PRELOAD)
+    if not gpu_present():
+        preload = list(WORKER_PRELOAD_WITHOUT_GPU) + preload
+    context.set_forkserver_preload(preload)
+    return context
+
+
 @contextlib.contextmanager
-def open_executor(engine, workers=None, scheduler=None):
+def open_executor(engine, workers=None, scheduler=None, initializer=None, initargs=()):
     """Open an executor for grading; yields `(executor, slots)`.
 
     Args:
@@ -113,6 +151,8 @@ def open_executor(engine, workers=None, scheduler=None):
             locally and the cluster's thread count on a cluster.
         scheduler: Dask scheduler address or scheduler-file path; None
             starts a local Dask cluster.
+        initializer, initargs: Called as `initializer(*initargs)` in every
+            local worker process when it starts ("processes" only).
 
     Yields:
         `(executor, slots)`: a `concurrent.futures.Executor` and how many
@@ -127,8 +167,8 @@ def open_executor(engine, workers=None, scheduler=None):
     check_engine(engine, scheduler)
     if engine == PROCESSES:
         slots = workers or default_workers()
-        with ProcessPoolExecutor(max_workers=slots,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=slots, mp_context=worker_context(),
+                                 initializer=initializer, initargs=initargs) as pool:
             yield pool, slots
         return
     distributed = import_distributed()

@@ -159,7 +159,11 @@ class WarmKernelProcess:
 
 
 class WarmStarter:
-    """The grader's handle on one starter process (one per grading process)."""
+    """The grader's handle on one starter process it started and owns.
+
+    One per grading process; the worker processes of a parallel run use
+    their parent's through `SharedStarter` instead of starting their own.
+    """
 
     _instance = None
     _lock = threading.Lock()
@@ -183,7 +187,7 @@ class WarmStarter:
     def current(cls):
         """The starter of this process, started now if there is none (no waiting)."""
         with cls._lock:
-            if cls._instance is not None and cls._instance.process.poll() is not None:
+            if cls._instance is not None and not cls._instance.alive():
                 cls._instance.stop()
                 cls._instance = None
             if cls._instance is None:
@@ -195,6 +199,10 @@ class WarmStarter:
         """The starter of this process, once ready (None if it failed to start)."""
         starter = cls.current()
         return starter if starter.wait_ready() else None
+
+    def alive(self):
+        """Whether the starter process is still running."""
+        return self.process.poll() is None
 
     def wait_ready(self):
         """Wait for the starter's imports; False if it failed or took too long."""
@@ -238,6 +246,77 @@ class WarmStarter:
         if self.process.stdout:
             self.process.stdout.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class SharedStarter(WarmStarter):
+    """A worker process's handle on the starter its parent started.
+
+    A parallel run needs one starter, not one per worker: each would import
+    TensorFlow again. The worker talks to the parent's starter through its
+    socket and reads its kernels' exit statuses from its folder, and leaves
+    it running when done (the parent owns it).
+
+    Args:
+        socket_path: The starter's socket.
+        folder: The starter's private folder (exit statuses).
+        pid: The starter's process id.
+    """
+
+    def __init__(self, socket_path, folder, pid):  # starts no process
+        self.owner = None
+        self.socket_path = socket_path
+        self.folder = folder
+        self.pid = pid
+        self.process = None
+        self.ready = False
+
+    def alive(self):
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+
+    def wait_ready(self):
+        """Wait until the starter listens (its socket appears once it has imported)."""
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self.ready and self.alive() and time.monotonic() < deadline:
+            self.ready = os.path.exists(self.socket_path)
+            if not self.ready:
+                time.sleep(0.05)
+        return self.ready
+
+    def stop(self):
+        pass  # the parent's starter: the parent stops it
+
+
+def share_starter(setting=None):
+    """Start this process's starter for worker processes to share.
+
+    Args:
+        setting: The warm-start setting (see `warm_start_wanted`).
+
+    Returns:
+        `(socket_path, folder, pid)` for `use_shared_starter`, or None when
+        kernels are not forked warm.
+    """
+    if not warm_start_wanted(setting):
+        return None
+    starter = WarmStarter.current()
+    return starter.socket_path, starter.folder, starter.process.pid
+
+
+def use_shared_starter(address):
+    """In a worker process: fork kernels from the parent's starter at `address`.
+
+    Args:
+        address: What `share_starter` returned (None: leave things as they are).
+    """
+    if address is not None:
+        with WarmStarter._lock:
+            WarmStarter._instance = SharedStarter(*address)
 
 
 def forget_inherited_starter():

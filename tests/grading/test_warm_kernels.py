@@ -110,3 +110,22 @@ def test_only_this_python_running_ipykernel_is_forked():
     assert is_python_kernel(["launcher", "--", sys.executable, "-m", "other_kernel"]) is None
     assert is_python_kernel(kernel) is None
     assert os.path.realpath(kernel[0]) == os.path.realpath(sys.executable)
+
+
+def starter_of_a_kernel_in_this_worker():
+    """Run in a worker process: the pid of the starter its kernel was forked from."""
+    os.environ["COURSE_KERNEL_WARM_START"] = "on"
+    starter, = printed("import os\nprint(os.environ['JPY_PARENT_PID'])")
+    return int(starter), type(WarmStarter._instance).__name__
+
+
+def test_workers_of_a_parallel_run_fork_kernels_from_the_parents_starter(warm):
+    from autograder.grading.engines import open_executor
+    from autograder.grading.warm_kernels import share_starter, use_shared_starter
+
+    address = share_starter("on")
+    with open_executor("processes", workers=2, initializer=use_shared_starter,
+                       initargs=(address,)) as (executor, _):
+        futures = [executor.submit(starter_of_a_kernel_in_this_worker) for _ in range(2)]
+        answers = [future.result(timeout=300) for future in futures]
+    assert answers == [(WarmStarter._instance.process.pid, "SharedStarter")] * 2
