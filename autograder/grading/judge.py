@@ -61,6 +61,8 @@ LIBRARIES = ("numpy", "keras", "tensorflow", "matplotlib", "sklearn", "scipy", "
              "course_lib")
 REGISTER_CODE = '__import__("autograder.grading.observer", fromlist=["register"]).register()'
 MAX_REPLY_BYTES = 300 * 1024 * 1024
+# Calls a callback handed to the kernel may make (a runaway loop ends there).
+MAX_CALLBACK_CALLS = 10_000
 
 
 class JudgeTimeout(RuntimeError):
@@ -297,6 +299,11 @@ def _is_eager_tensor(value):
     return tf is not None and tf.is_tensor(value) and hasattr(value, "numpy")
 
 
+def _is_model(value):
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(value, keras.Model)
+
+
 def _flatten(value):
     if isinstance(value, (tuple, list)):
         return [leaf for item in value for leaf in _flatten(item)]
@@ -403,11 +410,21 @@ class RemoteFunction:
         except ObservationError as error:
             return OpaqueResult(self.name, str(error))
 
-    def _send(self, operation, args, kwargs, symbolic=None, **payload):
+    def _send(self, operation, args, kwargs, symbolic=None, callbacks=None, **payload):
         buffers = []
+
+        def callback(value):
+            if callbacks is None or isinstance(value, RemoteFunction):
+                return None
+            callbacks.append(value)
+            limit = getattr(value, "max_steps", None)
+            limit = (min(int(limit) + 1, MAX_CALLBACK_CALLS)
+                     if isinstance(limit, int) and limit >= 0 else MAX_CALLBACK_CALLS)
+            return {"t": "callback", "id": len(callbacks) - 1, "limit": limit}
+
         try:
-            arguments = encode(list(args), buffers, symbolic=symbolic)
-            keywords = encode(dict(kwargs), buffers, symbolic=symbolic)
+            arguments = encode(list(args), buffers, symbolic=symbolic, callback=callback)
+            keywords = encode(dict(kwargs), buffers, symbolic=symbolic, callback=callback)
         except ObservationError as error:
             raise NotJudgeable(f"{self.name} was given {error}, which cannot be sent "
                                "to the kernel") from None
@@ -417,8 +434,51 @@ class RemoteFunction:
     def _forward(self, args, kwargs):
         """Call the student's function on concrete values: `(result, call id)`."""
         call = f"{self.name}-{next(self._calls)}"
-        reply, buffers = self._send("call", args, kwargs, call=call)
+        callbacks = []
+        reply, buffers = self._send("call", args, kwargs, callbacks=callbacks, call=call)
+        models = [leaf for leaf in _flatten([args, kwargs]) if _is_model(leaf)]
+        if (models or callbacks) and not ("error" in reply and "trace" not in reply):
+            self._replay(reply.get("trace"), buffers, models, callbacks)
         return self._result(reply, buffers, make_tensor=_Pending), call
+
+    def _replay(self, node, buffers, models, callbacks):
+        """Play a call's trace back here: run the real callbacks, update the models.
+
+        Each recorded callback call runs the judge's own callback (the
+        checks' `StepRecorder`) after giving the judge's models the weights
+        the kernel reported for that moment; at the end the models get the
+        weights they ended with in the kernel. The weights are the student's
+        observations: a forged trace can only describe some training, never
+        change what the callback checks or how.
+        """
+        try:
+            trace = decode(node, buffers)
+            calls, final = trace["calls"], trace["final"]
+            if not (isinstance(calls, list) and isinstance(final, list)):
+                raise TypeError("malformed")
+        except (ObservationError, TypeError, KeyError):
+            raise StudentError(f"{self.name} gave no readable record of its "
+                               "callbacks and models") from None
+        for call in calls:
+            if not (isinstance(call, list) and len(call) == 4 and isinstance(call[0], int)
+                    and 0 <= call[0] < len(callbacks) and isinstance(call[1], list)
+                    and isinstance(call[2], dict)):
+                raise StudentError(f"{self.name} sent a malformed callback record")
+            self._give_weights(models, call[3])
+            callbacks[call[0]](*call[1], **call[2])
+        self._give_weights(models, final)
+
+    def _give_weights(self, models, weights):
+        if not isinstance(weights, list) or len(weights) != len(models):
+            raise StudentError(f"{self.name} reported the weights of "
+                               f"{len(weights) if isinstance(weights, list) else 'no'} "
+                               f"models, not {len(models)}")
+        for model, values in zip(models, weights):
+            try:
+                model.set_weights(values)
+            except (ValueError, TypeError) as error:
+                raise StudentError(f"the weights {self.name} reported do not fit the "
+                                   f"model it was given ({error})"[:500]) from None
 
     def _backward(self, call, upstream, inputs):
         buffers = []
@@ -599,12 +659,11 @@ def fresh_seed():
     return secrets.randbits(63)
 
 
-# Checks that still decide in the kernel, through the guard: their students'
-# functions take or return live Keras models (the GAN's `train_gan` trains
-# the models it is given; `build_autoencoder` returns one), which cannot
-# cross to the judge as data.
-IN_KERNEL_CHECKS = ("course_lib.checks.gan", "autograder.checks.gan",
-                    "course_lib.checks.autoencoder", "autograder.checks.autoencoder")
+# Checks that still decide in the kernel, through the guard: the student's
+# `build_autoencoder` returns live Keras models, which the judge does not
+# accept back. (The GAN's `train_gan` is judged here: the models it is given
+# cross as data, its `on_step` calls are replayed, see `RemoteFunction`.)
+IN_KERNEL_CHECKS = ("course_lib.checks.autoencoder", "autograder.checks.autoencoder")
 
 
 def judged_here(source):
@@ -614,7 +673,7 @@ def judged_here(source):
 
     >>> judged_here("from autograder.checks.relu import check_relu_basic")
     True
-    >>> judged_here("from course_lib.checks.gan import check_gan_history")
+    >>> judged_here("from course_lib.checks.autoencoder import check_autoencoder_structure")
     False
     """
     try:

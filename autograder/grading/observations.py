@@ -10,7 +10,9 @@ make the judge allocate without bound either.
 
 Keras models may be sent to the kernel (the judge's own models, for a
 function that takes one), as their JSON configuration and weights; the judge
-never accepts one back.
+never accepts one back, only the weights they ended with. A callback (the
+checks' `on_step`) is sent as a number: the kernel records its calls and
+the judge replays them on its own side (see `judge.RemoteFunction`).
 
 Written here, not taken from a library, because the message format must be
 exactly this small: pickle-based transports (multiprocessing, dask) would
@@ -46,7 +48,7 @@ def _is_tensor(value):
     return module.startswith(("tensorflow", "keras")) and hasattr(value, "numpy")
 
 
-def encode(value, buffers, depth=0, symbolic=None):
+def encode(value, buffers, depth=0, symbolic=None, callback=None):
     """Encode `value` as a JSON-ready node, appending array bytes to `buffers`.
 
     Args:
@@ -55,6 +57,8 @@ def encode(value, buffers, depth=0, symbolic=None):
         depth: Nesting level (internal).
         symbolic: Optional; returns `(shape, dtype)` for a symbolic tensor
             (a Keras input, a graph tensor), which is sent as its spec.
+        callback: Optional; returns the node for a function handed to the
+            kernel as a callback (the judge's `on_step`), None to refuse it.
 
     Raises:
         ObservationError: for a value of any other kind (a model, a
@@ -94,17 +98,22 @@ def encode(value, buffers, depth=0, symbolic=None):
         if len(value) > MAX_ITEMS:
             raise ObservationError("a sequence of more than 10,000 items")
         return {"t": type(value).__name__,
-                "items": [encode(item, buffers, depth + 1, symbolic) for item in value]}
+                "items": [encode(item, buffers, depth + 1, symbolic, callback)
+                          for item in value]}
     if isinstance(value, dict):
         if len(value) > MAX_ITEMS or not all(isinstance(key, str) for key in value):
             raise ObservationError("a dict with non-string keys or too many items")
-        return {"t": "dict", "items": [[key, encode(item, buffers, depth + 1, symbolic)]
+        return {"t": "dict", "items": [[key, encode(item, buffers, depth + 1, symbolic,
+                                                    callback)]
                                        for key, item in value.items()]}
+    node = callback(value) if callback is not None and callable(value) else None
+    if node is not None:
+        return node
     raise ObservationError(f"a value of type {type(value).__name__}")
 
 
 def decode(node, buffers, make_tensor=None, depth=0, budget=None, make_symbolic=None,
-           make_model=None):
+           make_model=None, make_callback=None):
     """Decode a node made by `encode`, checking every limit.
 
     Args:
@@ -116,6 +125,9 @@ def decode(node, buffers, make_tensor=None, depth=0, budget=None, make_symbolic=
             "symbolic" nodes (refused without it).
         make_model: Builds a model from `(json, weights)`, for "model"
             nodes (refused without it: only the kernel accepts models).
+        make_callback: Makes the stand-in of a callback from `(number,
+            limit)`, for "callback" nodes (refused without it: only the
+            kernel accepts them).
         depth: Nesting level (internal).
         budget: Bytes still allowed (internal).
 
@@ -145,6 +157,12 @@ def decode(node, buffers, make_tensor=None, depth=0, budget=None, make_symbolic=
                            for size in shape)):
             raise ObservationError("a malformed symbolic tensor")
         return make_symbolic(tuple(shape), dtype)
+    if kind == "callback" and make_callback is not None:
+        number, limit = node.get("id"), node.get("limit")
+        if not (isinstance(number, int) and isinstance(limit, int) and 0 <= number < MAX_ITEMS
+                and 0 <= limit <= MAX_ITEMS):
+            raise ObservationError("a malformed callback")
+        return make_callback(number, limit)
     if kind == "model" and make_model is not None:
         weights = [decode(weight, buffers, None, depth + 1, budget)
                    for weight in node.get("weights", [])]
@@ -177,8 +195,9 @@ def decode(node, buffers, make_tensor=None, depth=0, budget=None, make_symbolic=
                        and isinstance(item[0], str) for item in items):
                 raise ObservationError("a malformed dict")
             return {key: decode(value, buffers, make_tensor, depth + 1, budget,
-                                make_symbolic, make_model) for key, value in items}
+                                make_symbolic, make_model, make_callback)
+                    for key, value in items}
         values = [decode(item, buffers, make_tensor, depth + 1, budget, make_symbolic,
-                         make_model) for item in items]
+                         make_model, make_callback) for item in items]
         return tuple(values) if kind == "tuple" else values
     raise ObservationError(f"an unknown kind of value {str(kind)[:40]!r}")

@@ -12,7 +12,11 @@ buffers in the `observations` format:
 - `get`: the value of `name`, as data;
 - `call`: call the notebook's `name` on the judge's arguments and return
   the result (tensors are called under a gradient tape that is kept, so the
-  judge can ask for gradients next);
+  judge can ask for gradients next). Models among the arguments are rebuilt
+  here from their configuration and weights; a callback among them
+  (`on_step`) is a `RecordedCallback`. When there are models or callbacks
+  the reply also carries a `trace`: every callback call with the weights
+  all those models had at that moment, and the weights they ended with;
 - `gradient`: the gradient of a kept call's outputs with respect to its
   tensor arguments, given the judge's upstream gradients;
 - `spec`: the output shape and dtype of `name` on symbolic inputs (a Keras
@@ -78,11 +82,61 @@ def _make_tensor(array):
 
 
 def _make_model(json, weights):
+    import importlib
+
     import keras
 
+    importlib.import_module("course_lib.checks.gan")  # registers the checks' own layers
     model = keras.models.model_from_json(json)
     model.set_weights(weights)
     return model
+
+
+class CallbackLimit(RuntimeError):
+    """A callback was called more often than the judge allows (a runaway loop)."""
+
+
+class RecordedCallback:
+    """Stands in for a function of the judge's (the checks' `on_step`).
+
+    Each call is recorded, in the order of all callbacks of the same
+    request, with its arguments and the weights every model of the request
+    has at that moment; the judge replays the calls on its own models
+    afterwards, where the real callback runs. Past `limit` calls it raises
+    `CallbackLimit`, so a loop that never ends stops here.
+
+    Args:
+        number: The callback's number in the request.
+        limit: Calls allowed.
+        calls: The request's list of calls, appended to.
+    """
+
+    def __init__(self, number, limit, calls):
+        self.number = number
+        self.limit = limit
+        self.calls = calls
+        self.made = 0
+        self.models = []
+
+    def __call__(self, *args, **kwargs):
+        if self.made >= self.limit:
+            raise CallbackLimit(f"the callback was called more than {self.limit} times")
+        self.made += 1
+        self.calls.append([self.number, list(args), dict(kwargs),
+                           [model.get_weights() for model in self.models]])
+
+
+def _flat_models(value, found):
+    keras = sys.modules.get("keras")
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            _flat_models(item, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _flat_models(item, found)
+    elif keras is not None and isinstance(value, keras.Model):
+        found.append(value)
+    return found
 
 
 def _make_symbolic(mode):
@@ -129,8 +183,25 @@ def _flat_tensors(value, found):
 
 def _call(request, buffers):
     function = _named(request["name"])
-    args = decode(request["args"], buffers, _make_tensor, make_model=_make_model)
-    kwargs = decode(request["kwargs"], buffers, _make_tensor, make_model=_make_model)
+    callbacks, calls = [], []
+
+    def make_callback(number, limit):
+        callbacks.append(RecordedCallback(number, limit, calls))
+        return callbacks[-1]
+
+    args = decode(request["args"], buffers, _make_tensor, make_model=_make_model,
+                  make_callback=make_callback)
+    kwargs = decode(request["kwargs"], buffers, _make_tensor, make_model=_make_model,
+                    make_callback=make_callback)
+    models = _flat_models([args, kwargs], [])
+    for callback in callbacks:
+        callback.models = models
+    if models or callbacks:
+        try:
+            result = function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - reported with the calls made so far
+            return _Traced(None, error, calls, models)
+        return _Traced(result, None, calls, models)
     tf = _tensorflow()
     inputs = _flat_tensors([args, kwargs], []) if tf is not None else []
     if inputs:
@@ -146,6 +217,15 @@ def _call(request, buffers):
     else:
         result = function(*args, **kwargs)
     return result
+
+
+class _Traced:
+    """A call's outcome with the trace of its callbacks and models."""
+
+    def __init__(self, result, error, calls, models):
+        self.result = result
+        self.error = error
+        self.trace = {"calls": calls, "final": [model.get_weights() for model in models]}
 
 
 def _gradient(request, buffers):
@@ -223,11 +303,25 @@ def answer(request, buffers):
     except Exception as error:  # noqa: BLE001 - the student's error is the observation
         return _error(error), []
     out = []
+    traced = result if isinstance(result, _Traced) else None
+    try:
+        trace = encode(traced.trace, out) if traced is not None else None
+    except ObservationError as error:
+        return {"error": {"ename": "UntraceableCall", "builtin": False,
+                          "evalue": f"the call's callback was given {error}"[:2000]}}, []
+    if traced is not None:
+        if traced.error is not None:
+            return {**_error(traced.error), "trace": trace}, out
+        result = traced.result
     try:
         node = encode(result, out, symbolic=_symbolic_spec)
     except ObservationError as error:
-        return {"result": {"t": "opaque", "what": str(error)[:200]}}, []
-    return {"result": node}, out
+        reply = {"result": {"t": "opaque", "what": str(error)[:200]}}
+        return ({**reply, "trace": trace}, out) if trace is not None else (reply, [])
+    reply = {"result": node}
+    if trace is not None:
+        reply["trace"] = trace
+    return reply, out
 
 
 def _answer(comm, message):

@@ -43,6 +43,7 @@ recorder defined here.
 
 import math
 
+import keras
 import numpy as np
 
 from course_lib.checks.core import call_student, fail, short, to_numpy
@@ -131,6 +132,32 @@ def make_linear_discriminator(weight, bias=0.0):
     return keras.Model(inputs, outputs)
 
 
+@keras.saving.register_keras_serializable(package="course_lib")
+class TrainablePoint(keras.layers.Layer):
+    """Outputs one trainable 2-D point for every row of its input.
+
+    Registered with Keras so a model holding it can be rebuilt from its
+    configuration (the grader sends the checks' models to the kernel so).
+
+    Args:
+        point: The point's starting value.
+    """
+
+    def __init__(self, point=(0.0, 0.0), **kwargs):
+        super().__init__(**kwargs)
+        self.start = [float(value) for value in point]
+
+    def build(self, input_shape):
+        self.point = self.add_weight(shape=(2,), name="point",
+                                     initializer=keras.initializers.Constant(self.start))
+
+    def call(self, noise):
+        return keras.ops.zeros_like(noise[:, :2]) + self.point
+
+    def get_config(self):
+        return {**super().get_config(), "point": self.start}
+
+
 def make_point_generator(point, latent_dim=LATENT_DIM):
     """A generator whose every fake is one trainable 2-D point.
 
@@ -140,19 +167,8 @@ def make_point_generator(point, latent_dim=LATENT_DIM):
     accuracy is a known function of the weights the recorder copies, so a
     check can work out what `train_gan` should report.
     """
-    import keras
-
-    class TrainablePoint(keras.layers.Layer):
-        def build(self, input_shape):
-            self.point = self.add_weight(
-                shape=(2,), name="point",
-                initializer=keras.initializers.Constant(point))
-
-        def call(self, noise):
-            return keras.ops.zeros_like(noise[:, :2]) + self.point
-
     inputs = keras.Input(shape=(latent_dim,))
-    return keras.Model(inputs, TrainablePoint()(inputs))
+    return keras.Model(inputs, TrainablePoint(point)(inputs))
 
 
 def seed_everything(seed):

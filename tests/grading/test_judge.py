@@ -44,6 +44,43 @@ import os as np_in_disguise
 
 def first_weights(model):
     return [layer for layer in model.layers if layer.get_weights()][0].get_weights()[0]
+
+def add_in_place(model, amount, steps, on_step=None):
+    for step in range(steps):
+        model.set_weights([weight + amount for weight in model.get_weights()])
+        if on_step is not None:
+            on_step("add", step=step)
+    return "done"
+
+def add_then_fail(model, on_step):
+    add_in_place(model, 1.0, 2, on_step)
+    raise ValueError("broke after two steps")
+
+def shared_pair(input_dim, latent_dim):
+    inputs = keras.Input(shape=(input_dim,))
+    code = keras.layers.Dense(latent_dim, name="code")(
+        keras.layers.Dense(8, activation="relu", name="hidden")(inputs))
+    outputs = keras.layers.Dense(input_dim, name="out")(code)
+    return keras.Model(inputs, outputs), keras.Model(inputs, code)
+
+def separate_pair(input_dim, latent_dim):
+    autoencoder, _ = shared_pair(input_dim, latent_dim)
+    _, encoder = shared_pair(input_dim, latent_dim)
+    return autoencoder, encoder
+
+def lambda_model(input_dim):
+    inputs = keras.Input(shape=(input_dim,))
+    return keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+
+def ignores_its_callback_stopping(model, on_step):
+    calls = 0
+    while calls < 100_000:
+        try:
+            on_step("again")
+        except Exception:
+            break
+        calls += 1
+    return calls
 '''
 
 
@@ -152,6 +189,91 @@ def test_models_go_to_the_kernel_as_data(link):
     assert np.array_equal(kernel, model.get_layer("dense_1").get_weights()[0])
 
 
+class Recorder:
+    """A judge-side callback that copies the model's weights at every call."""
+
+    def __init__(self, model, max_steps=None):
+        self.model = model
+        self.calls = []
+        self.seen = []
+        if max_steps is not None:
+            self.max_steps = max_steps
+
+    def __call__(self, *args, **kwargs):
+        if len(self.calls) >= getattr(self, "max_steps", 10**9):
+            raise RuntimeError(f"more than {self.max_steps} calls")
+        self.calls.append((args, kwargs))
+        self.seen.append([weight.copy() for weight in self.model.get_weights()])
+
+
+def test_a_callback_runs_here_on_the_weights_of_each_moment(link):
+    from course_lib.builders import make_mlp
+
+    model = make_mlp(4, 3, hidden_units=(5,))
+    start = model.get_weights()
+    recorder = Recorder(model)
+    assert RemoteFunction(link, "add_in_place")(model, 0.5, 3, on_step=recorder) == "done"
+    assert recorder.calls == [(("add",), {"step": step}) for step in range(3)]
+    for step, seen in enumerate(recorder.seen):
+        assert all(np.allclose(now, before + 0.5 * (step + 1))
+                   for now, before in zip(seen, start))
+    # The model was trained in place, as the student's function did it there.
+    assert all(np.allclose(now, before + 1.5) for now, before in zip(model.get_weights(), start))
+
+
+def test_a_failing_function_still_has_its_callbacks_replayed_first(link):
+    from course_lib.builders import make_mlp
+
+    model = make_mlp(4, 3, hidden_units=(5,))
+    recorder = Recorder(model)
+    with pytest.raises(ValueError, match="broke after two steps"):
+        RemoteFunction(link, "add_then_fail")(model, recorder)
+    assert len(recorder.calls) == 2
+
+
+def test_a_runaway_loop_stops_in_the_kernel_and_fails_here(link):
+    from course_lib.builders import make_mlp
+
+    model = make_mlp(4, 3, hidden_units=(5,))
+    recorder = Recorder(model, max_steps=5)
+    # The kernel allows one call more than the callback's `max_steps`; the
+    # student's loop swallows the kernel's stop, but the replay here raises.
+    with pytest.raises(RuntimeError, match="more than 5 calls"):
+        RemoteFunction(link, "ignores_its_callback_stopping")(model, recorder)
+    assert len(recorder.calls) == 5
+
+
+def test_returned_models_are_rebuilt_here_sharing_what_they_shared(link):
+    import keras
+
+    autoencoder, encoder = RemoteFunction(link, "shared_pair")(6, 2)
+    assert isinstance(autoencoder, keras.Model) and isinstance(encoder, keras.Model)
+    assert autoencoder.output_shape == (None, 6) and encoder.output_shape == (None, 2)
+    shared = {id(variable) for variable in autoencoder.weights}
+    assert encoder.weights and all(id(variable) in shared for variable in encoder.weights)
+    apart, alone = RemoteFunction(link, "separate_pair")(6, 2)
+    assert not any(id(variable) in {id(other) for other in apart.weights}
+                   for variable in alone.weights)
+
+
+def test_a_returned_model_gets_its_weights_here_from_the_seed(link):
+    import keras
+
+    keras.utils.set_random_seed(3)
+    first, _ = RemoteFunction(link, "shared_pair")(6, 2)
+    keras.utils.set_random_seed(3)
+    second, _ = RemoteFunction(link, "shared_pair")(6, 2)
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(),
+                                                    second.get_weights()))
+
+
+def test_a_model_with_python_code_is_not_rebuilt(link):
+    from autograder.grading.judge import UnsupportedModel
+
+    with pytest.raises(UnsupportedModel, match="Lambda"):
+        RemoteFunction(link, "lambda_model")(4)
+
+
 def test_a_check_given_something_that_cannot_cross_is_not_judged(link):
     with pytest.raises(NotJudgeable):
         RemoteFunction(link, "numpy_relu")(object())
@@ -188,10 +310,18 @@ def test_the_judge_runs_the_test_cell_here(link):
 
 def test_which_cells_the_judge_takes():
     assert judged_here("from autograder.checks.relu import check_relu_matches_keras")
-    assert not judged_here("from autograder.checks.gan import check_train_gan_freezes")
-    assert not judged_here("import course_lib.checks.autoencoder")
+    assert judged_here("from autograder.checks.gan import check_gan_labels")
+    assert judged_here("import course_lib.checks.autoencoder")
     assert names_from_the_notebook("for x in data:\n    f(x)\nlambda y: y + g") == [
         "data", "f", "g"]
+
+
+def test_a_check_module_can_be_left_to_the_kernel(monkeypatch):
+    from autograder.grading import judge
+
+    monkeypatch.setattr(judge, "IN_KERNEL_CHECKS", ("course_lib.checks.autoencoder",))
+    assert not judge.judged_here("from course_lib.checks.autoencoder import build_models")
+    assert judge.judged_here("from course_lib.checks.gan import run_train_gan")
 
 
 @pytest.mark.parametrize("node, buffers, problem", [
