@@ -400,15 +400,17 @@ class RemoteFunction:
             error = reply["error"] if isinstance(reply["error"], dict) else {}
             raise exception_for(error)
 
-    def _result(self, reply, buffers, make_tensor=None, make_symbolic=None):
+    def _result(self, reply, buffers, make_tensor=None, make_symbolic=None, models=False):
         self._raise_for(reply)
         node = reply.get("result")
         if isinstance(node, dict) and node.get("t") == "opaque":
             return OpaqueResult(self.name, str(node.get("what", ""))[:200])
         try:
-            return decode(node, buffers, make_tensor, make_symbolic=make_symbolic)
+            value = decode(node, buffers, make_tensor, make_symbolic=make_symbolic,
+                           make_model=ReturnedModel if models else None)
         except ObservationError as error:
             return OpaqueResult(self.name, str(error))
+        return rebuild_models(value, self.name) if models else value
 
     def _send(self, operation, args, kwargs, symbolic=None, callbacks=None, **payload):
         buffers = []
@@ -439,7 +441,7 @@ class RemoteFunction:
         models = [leaf for leaf in _flatten([args, kwargs]) if _is_model(leaf)]
         if (models or callbacks) and not ("error" in reply and "trace" not in reply):
             self._replay(reply.get("trace"), buffers, models, callbacks)
-        return self._result(reply, buffers, make_tensor=_Pending), call
+        return self._result(reply, buffers, make_tensor=_Pending, models=True), call
 
     def _replay(self, node, buffers, models, callbacks):
         """Play a call's trace back here: run the real callbacks, update the models.
@@ -596,6 +598,162 @@ class RemoteFunction:
             raise TypeError(f"{self.name} returned {value.what} on a symbolic tensor")
 
 
+# What a model returned by the student's function may be made of: Keras' own
+# classes from these modules (and the plain markers of Keras' format). A
+# Lambda layer (Python code), a class or function of the notebook's own, or
+# anything else is refused before Keras reads the configuration.
+MODEL_CLASSES = {
+    "keras": ("DTypePolicy", "FloatDTypePolicy"),
+    "keras.src.models.functional": ("Functional",),
+    "keras.src.models.sequential": ("Sequential",),
+    "keras.models": ("Model", "Sequential"),
+}
+MODEL_CLASS_MODULES = ("keras.layers", "keras.initializers", "keras.regularizers",
+                       "keras.constraints")
+MODEL_MARKERS = ("__keras_tensor__", "__tuple__")
+# Keras layers that load code or serialized objects of their own.
+REFUSED_LAYERS = ("Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer")
+
+
+class UnsupportedModel(StudentError):
+    """A model the student's function returned that the judge does not rebuild."""
+
+
+def foreign_parts(config):
+    """The parts of a Keras model configuration that are not Keras' own classes.
+
+    Args:
+        config: The parsed JSON of `model.to_json()`.
+
+    Returns:
+        Sorted `module.class` names that are refused (empty: all Keras').
+
+    Example:
+
+    >>> foreign_parts({"module": "keras.layers", "class_name": "Dense", "config": {}})
+    []
+    >>> foreign_parts({"module": "keras.layers", "class_name": "Lambda",
+    ...                "config": {"function": {"class_name": "__lambda__"}}})
+    ['__lambda__', 'keras.layers.Lambda']
+    >>> foreign_parts({"module": "__main__", "class_name": "MyLayer", "config": {}})
+    ['__main__.MyLayer']
+    """
+    found = set()
+
+    def allowed(module, name):
+        if module is None:
+            return name in MODEL_MARKERS
+        if name in REFUSED_LAYERS or not isinstance(name, str):
+            return False
+        if module in MODEL_CLASS_MODULES:
+            return isinstance(getattr(importlib.import_module(module), name, None), type)
+        return name in MODEL_CLASSES.get(module, ())
+
+    def walk(node, depth):
+        if depth > 100:
+            found.add("a configuration nested too deeply")
+        elif isinstance(node, dict):
+            if "class_name" in node or "module" in node:
+                module, name = node.get("module"), node.get("class_name")
+                if not allowed(module, name):
+                    found.add(f"{module}.{name}" if module is not None else str(name)[:60])
+            for value in node.values():
+                walk(value, depth + 1)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, depth + 1)
+
+    walk(config, 0)
+    return sorted(found)
+
+
+class ReturnedModel:
+    """A model the kernel returned, as data: its configuration and variable tokens."""
+
+    def __init__(self, text, weights, variables):
+        self.text = text
+        self.variables = list(variables)
+
+
+def _layer_configs(config):
+    layers = config.get("config", {}).get("layers", []) if isinstance(config, dict) else []
+    return {layer.get("name") or layer.get("config", {}).get("name"):
+            (layer.get("class_name"), layer.get("config"))
+            for layer in layers if isinstance(layer, dict)}
+
+
+def _made_of(earlier, config, earlier_layers):
+    """`config`'s model made of `earlier`'s layers, or None where it is not."""
+    import keras
+
+    own = _layer_configs(config)
+    for name, (class_name, layer_config) in own.items():
+        if class_name != "InputLayer" and earlier_layers.get(name) != (class_name,
+                                                                       layer_config):
+            return None
+    outputs = config.get("config", {}).get("output_layers")
+    if isinstance(outputs, list) and outputs and not isinstance(outputs[0], list):
+        outputs = [outputs]
+    if not isinstance(outputs, list) or len(outputs) != 1 or not outputs[0]:
+        return None
+    try:
+        inputs = earlier.inputs[0] if len(earlier.inputs) == 1 else earlier.inputs
+        return keras.Model(inputs, earlier.get_layer(str(outputs[0][0])).output)
+    except (ValueError, AttributeError):  # no such layer, or one called twice
+        return None
+
+
+def rebuild_models(value, name):
+    """`value` with every `ReturnedModel` in it rebuilt here, from its configuration.
+
+    Only the architecture comes from the kernel: after `foreign_parts`
+    finds nothing but Keras' own classes, Keras builds the model here (its
+    safe mode refuses Python code), with fresh weights from the layers' own
+    initializers, drawn here after the check's seeding, as if the student's
+    builder had run in this process. A model whose variables all belong to
+    a model rebuilt before it, with the same layers (an encoder made of the
+    autoencoder's layers), is made of that model's layers, so the two share
+    their weights here as they did in the kernel.
+
+    Raises:
+        UnsupportedModel: a configuration that is unreadable, names other
+            classes than Keras' own, or that Keras cannot build.
+    """
+    import json
+
+    import keras
+
+    built = []
+
+    def build(leaf):
+        try:
+            config = json.loads(leaf.text)
+        except ValueError:
+            raise UnsupportedModel(f"{name} returned a model whose configuration "
+                                   "cannot be read") from None
+        foreign = foreign_parts(config)
+        if foreign:
+            raise UnsupportedModel(
+                f"{name} returned a model made with {', '.join(foreign[:4])}, which the "
+                "grader does not rebuild: build it from keras.Input and keras.layers "
+                "(no Lambda layer, no layer or activation function of your own)")
+        variables = set(leaf.variables)
+        for earlier, earlier_variables, earlier_layers in built:
+            if variables and variables <= earlier_variables:
+                model = _made_of(earlier, config, earlier_layers)
+                if model is not None:
+                    return model
+        try:
+            model = keras.models.model_from_json(leaf.text)
+        except Exception as error:  # noqa: BLE001 - Keras' many ways to refuse
+            raise UnsupportedModel(f"{name} returned a model that could not be "
+                                   f"rebuilt ({type(error).__name__}: {error})"[:500]) from None
+        built.append((model, variables, _layer_configs(config)))
+        return model
+
+    return _replace(value, lambda leaf: isinstance(leaf, ReturnedModel), build)
+
+
 class OpaqueResult:
     """A result the kernel could not send as data (a model, a generator, ...)."""
 
@@ -659,11 +817,11 @@ def fresh_seed():
     return secrets.randbits(63)
 
 
-# Checks that still decide in the kernel, through the guard: the student's
-# `build_autoencoder` returns live Keras models, which the judge does not
-# accept back. (The GAN's `train_gan` is judged here: the models it is given
-# cross as data, its `on_step` calls are replayed, see `RemoteFunction`.)
-IN_KERNEL_CHECKS = ("course_lib.checks.autoencoder", "autograder.checks.autoencoder")
+# Check modules whose test cells are still decided in the kernel, through
+# the guard: none. (The GAN's `train_gan` is judged: the models it is given
+# cross as data and its `on_step` calls are replayed; `build_autoencoder`'s
+# models come back as configurations, see `rebuild_models`.)
+IN_KERNEL_CHECKS = ()
 
 
 def judged_here(source):
@@ -674,7 +832,7 @@ def judged_here(source):
     >>> judged_here("from autograder.checks.relu import check_relu_basic")
     True
     >>> judged_here("from course_lib.checks.autoencoder import check_autoencoder_structure")
-    False
+    True
     """
     try:
         tree = ast.parse(source)

@@ -8,9 +8,11 @@ pickled, so a kernel cannot make the judge run code by what it sends; and
 every decoded value is checked against the limits below, so a kernel cannot
 make the judge allocate without bound either.
 
-Keras models may be sent to the kernel (the judge's own models, for a
-function that takes one), as their JSON configuration and weights; the judge
-never accepts one back, only the weights they ended with. A callback (the
+Keras models cross as their JSON configuration and weights: the judge's own
+models to the kernel (for a function that takes one), and a model the
+student's function returns back to the judge, which rebuilds it from its
+configuration alone after checking that it names only Keras' own layers
+(`judge.rebuild_models`). A callback (the
 checks' `on_step`) is sent as a number: the kernel records its calls and
 the judge replays them on its own side (see `judge.RemoteFunction`).
 
@@ -34,6 +36,7 @@ MAX_DEPTH = 8
 MAX_ITEMS = 10_000
 MAX_BYTES = 256 * 1024 * 1024
 MAX_TEXT = 10_000
+MAX_MODEL_TEXT = 1_000_000
 # Array dtypes that may cross: plain numbers and booleans only (no objects).
 DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
           "uint64", "float16", "float32", "float64", "complex64", "complex128")
@@ -93,7 +96,9 @@ def encode(value, buffers, depth=0, symbolic=None, callback=None):
             getattr(value, "get_weights", None)):
         return {"t": "model", "json": value.to_json(),
                 "weights": [encode(weight, buffers, depth + 1) for weight in
-                            value.get_weights()]}
+                            value.get_weights()],
+                # Which variables two models have in common (shared layers).
+                "variables": [str(id(variable)) for variable in value.weights]}
     if isinstance(value, (tuple, list)):
         if len(value) > MAX_ITEMS:
             raise ObservationError("a sequence of more than 10,000 items")
@@ -123,8 +128,9 @@ def decode(node, buffers, make_tensor=None, depth=0, budget=None, make_symbolic=
             (by default they stay arrays).
         make_symbolic: Turns `(shape, dtype)` into a symbolic tensor, for
             "symbolic" nodes (refused without it).
-        make_model: Builds a model from `(json, weights)`, for "model"
-            nodes (refused without it: only the kernel accepts models).
+        make_model: Builds a model from `(json, weights, variables)`, for
+            "model" nodes (refused without it); `variables` are tokens that
+            are equal for a variable two models share.
         make_callback: Makes the stand-in of a callback from `(number,
             limit)`, for "callback" nodes (refused without it: only the
             kernel accepts them).
@@ -164,9 +170,15 @@ def decode(node, buffers, make_tensor=None, depth=0, budget=None, make_symbolic=
             raise ObservationError("a malformed callback")
         return make_callback(number, limit)
     if kind == "model" and make_model is not None:
+        text, variables = node.get("json"), node.get("variables", [])
+        if (not isinstance(text, str) or len(text) > MAX_MODEL_TEXT
+                or not isinstance(variables, list) or len(variables) > MAX_ITEMS
+                or not all(isinstance(token, str) and len(token) <= 40
+                           for token in variables)):
+            raise ObservationError("a malformed model")
         weights = [decode(weight, buffers, None, depth + 1, budget)
                    for weight in node.get("weights", [])]
-        return make_model(str(node.get("json")), weights)
+        return make_model(text, weights, variables)
     if kind in ("array", "tensor"):
         dtype, shape, index = node.get("dtype"), node.get("shape"), node.get("buffer")
         if (dtype not in DTYPES or not isinstance(shape, list) or len(shape) > 32

@@ -81,7 +81,7 @@ def _make_tensor(array):
     return tf.constant(array)
 
 
-def _make_model(json, weights):
+def _make_model(json, weights, variables=None):
     import importlib
 
     import keras

@@ -7,8 +7,9 @@ solution, then one edit to `build_autoencoder`):
 
 - `relu_code`: the code layer gets a ReLU, which the layer rules forbid;
 - `forge_fail`: `relu_code`, and the builder walks up the call stack and
-  replaces `fail` in every check module it finds there with a function that
-  does nothing, so no check can fail any more;
+  swaps the code of `fail` in every check module it finds there for code
+  that does nothing, so no check can fail any more (the function objects
+  stay the same, so the in-kernel guard sees nothing);
 - `lambda_layer`: the solution with a `Lambda` layer before the output;
   the grader does not rebuild Python code, and says so.
 
@@ -44,7 +45,8 @@ FORGE_FAIL = ("    profiles = keras.Input(",
               "    while frame is not None:  # the checks' own frames, in the kernel\n"
               "        if frame.f_globals.get('__name__', '').startswith(\n"
               "                ('course_lib', 'autograder')) and 'fail' in frame.f_globals:\n"
-              "            frame.f_globals['fail'] = lambda *args, **kwargs: None\n"
+              "            frame.f_globals['fail'].__code__ = (\n"
+              "                lambda *args, **kwargs: None).__code__\n"
               "        frame = frame.f_back\n"
               "    profiles = keras.Input(")
 LAMBDA_LAYER = ("restore(expand(codes))",

@@ -63,8 +63,8 @@ EXPECTED = {
 ORPHAN = ["sleep", "6007"]
 
 
-# The forging samples again, decided in the kernel by the guard (as the
-# autoencoder tests still are): it must stop them there too.
+# The forging samples again, decided in the kernel by the guard (as every
+# test is when the judge is off): it must stop them there too.
 IN_KERNEL_EXPECTED = {
     **{name: EXPECTED[name] for name in EXPECTED if name.startswith("forge_")},
     "forge_during_check": (0.0, {"toy_test_visible": "GradingEnvironmentAltered",

@@ -42,11 +42,12 @@ class GuardedExecute(Execute):
       the judge's, and the hidden tests never enter the kernel. A judged
       cell's points depend on nothing the kernel says but the results of
       the student's own functions on the judge's inputs.
-    - The other test cells (`judge.IN_KERNEL_CHECKS`) run guarded: a separate
-      reset request first undoes
-      student changes to the interpreter (see `autograder.grading.guard`),
-      then the test runs with a one-time token appended; only a cell with no
-      error and exactly one verdict carrying that token keeps its points.
+    - Test cells the judge does not take (a check module listed in
+      `judge.IN_KERNEL_CHECKS`, none at present, or `judge_test_cells` off)
+      run guarded: a separate reset request first undoes student changes
+      to the interpreter (see `autograder.grading.guard`), then the test
+      runs with a one-time token appended; only a cell with no error and
+      exactly one verdict carrying that token keeps its points.
       Anything else gets an error output naming why, so nbgrader scores it 0.
     """
 
