@@ -37,12 +37,10 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder.grading.kernel_rules import (MAX_FILE_MB, MAX_PROCESSES, SCRATCH_MB,
-                                             new_kernel_user)
+from autograder.grading.kernel_rules import (CLONE_NEWNET, CLONE_NEWNS, MAX_FILE_MB,
+                                             MAX_PROCESSES, SCRATCH_MB, new_kernel_user)
 from autograder.grading.settings import DEFAULT_MEMORY_MB
 
-CLONE_NEWNET = 0x40000000
-CLONE_NEWNS = 0x00020000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWUTS = 0x04000000

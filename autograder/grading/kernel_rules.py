@@ -32,6 +32,7 @@ ALLOWED_ENVIRONMENT = {"PATH", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONPATH",
                        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                        "CUDA_VISIBLE_DEVICES", "XLA_FLAGS", "MALLOC_ARENA_MAX", "COLUMNS"}
 ALLOWED_ENVIRONMENT_PREFIXES = ("LC_", "TF_", "KERAS_", "JPY_")
+# Namespace flags of unshare(2), for the probe here and the launcher.
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
 

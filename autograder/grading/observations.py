@@ -12,9 +12,9 @@ Keras models cross as their JSON configuration and weights: the judge's own
 models to the kernel (for a function that takes one), and a model the
 student's function returns back to the judge, which rebuilds it from its
 configuration alone after checking that it names only Keras' own layers
-(`judge.rebuild_models`). A callback (the
-checks' `on_step`) is sent as a number: the kernel records its calls and
-the judge replays them on its own side (see `judge.RemoteFunction`).
+(`judge.rebuild_models`). A callback (the checks' `on_step`) is sent as a
+number: the kernel records its calls and the judge replays them on its own
+side (see `judge.RemoteFunction`).
 
 Written here, not taken from a library, because the message format must be
 exactly this small: pickle-based transports (multiprocessing, dask) would

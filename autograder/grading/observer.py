@@ -126,19 +126,6 @@ class RecordedCallback:
                            [model.get_weights() for model in self.models]])
 
 
-def _flat_models(value, found):
-    keras = sys.modules.get("keras")
-    if isinstance(value, (tuple, list)):
-        for item in value:
-            _flat_models(item, found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _flat_models(item, found)
-    elif keras is not None and isinstance(value, keras.Model):
-        found.append(value)
-    return found
-
-
 def _make_symbolic(mode):
     def make(shape, dtype):
         if mode == "keras":
@@ -168,17 +155,28 @@ def _error(error):
                       "builtin": type(error).__module__ == "builtins"}}
 
 
-def _flat_tensors(value, found):
-    tf = _tensorflow()
+def _leaves(value, keep, found):
+    """Append to `found` the leaves of `value` (tuples, lists, dict values) `keep` takes."""
     if isinstance(value, (tuple, list)):
         for item in value:
-            _flat_tensors(item, found)
+            _leaves(item, keep, found)
     elif isinstance(value, dict):
         for item in value.values():
-            _flat_tensors(item, found)
-    elif tf is not None and tf.is_tensor(value):
+            _leaves(item, keep, found)
+    elif keep(value):
         found.append(value)
     return found
+
+
+def _flat_tensors(value, found):
+    tf = _tensorflow()
+    return _leaves(value, lambda leaf: tf is not None and tf.is_tensor(leaf), found)
+
+
+def _flat_models(value, found):
+    keras = sys.modules.get("keras")
+    return _leaves(value, lambda leaf: keras is not None and isinstance(leaf, keras.Model),
+                   found)
 
 
 def _call(request, buffers):

@@ -12,16 +12,13 @@ worked example's training runs after the last test cell are left out: no
 test depends on them.
 """
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
-
 import nbformat
 import pytest
 
 from autograder.grading.classroom import fill_stub
-from autograder.grading.course import Course, repository_root
+from autograder.grading.course import repository_root
 from autograder.grading.notebooks import answer_cells
+from tests.hardening.graded_samples import grade_samples, scores_of
 
 ROOT = repository_root()
 STUB = ROOT / "assignments" / "exercises2" / "03_gan.ipynb"
@@ -80,31 +77,14 @@ def filled_notebook(edits):
     return notebook
 
 
-def grade_in_worker(path):
-    os.environ.update(SETTINGS)
-    from autograder.grading.grade import grade_notebook
-
-    return path, grade_notebook(path, assignment="exercises2", course=Course(ROOT))
-
-
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("gan_rules")
-    paths = {}
-    for name, (edits, _) in BROKEN_RULES.items():
-        paths[name] = folder / name / "03_gan.ipynb"
-        paths[name].parent.mkdir()
-        nbformat.write(filled_notebook(edits), paths[name])
-    # Spawned, not forked: TensorFlow, imported by earlier tests in this
-    # process, is not safe in a forked child.
-    with ProcessPoolExecutor(max_workers=2,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        graded = dict(pool.map(grade_in_worker, [str(path) for path in paths.values()]))
-    reports = {name: graded[str(path)] for name, path in paths.items()}
-    for name, report in reports.items():
+    notebooks = {name: filled_notebook(edits) for name, (edits, _) in BROKEN_RULES.items()}
+    reports = grade_samples(tmp_path_factory.mktemp("gan_rules"), "03_gan.ipynb", notebooks,
+                            [(name, True) for name in BROKEN_RULES], SETTINGS, "exercises2")
+    for (name, _), report in reports.items():
         assert report["error"] is None, (name, report)
-    return {name: ({row["id"]: row["score"] for row in report["tests"]}, report)
-            for name, report in reports.items()}
+    return {name: (scores_of(report), report) for (name, _), report in reports.items()}
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN_RULES))

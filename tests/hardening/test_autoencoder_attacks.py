@@ -18,17 +18,13 @@ in the kernel it gets full marks (the attack is real). The unchanged
 solution gets full marks from the judge.
 """
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
-
 import nbformat
 import pytest
 
 from autograder.grading.classroom import fill_stub
-from autograder.grading.course import Course, repository_root
+from autograder.grading.course import repository_root
 from autograder.grading.notebooks import answer_cells
-from tests.hardening.in_kernel import decide_in_the_kernel
+from tests.hardening.graded_samples import grade_samples, scores_of
 
 ROOT = repository_root()
 STUB = ROOT / "assignments" / "exercises2" / "01_autoencoder.ipynb"
@@ -68,32 +64,16 @@ def filled_notebook(edits):
     return notebook
 
 
-def grade_in_worker(path, judged):
-    os.environ.update(SETTINGS)
-    from autograder.grading.grade import grade_notebook
-
-    if not judged:
-        decide_in_the_kernel()
-    report = grade_notebook(path, assignment="exercises2", course=Course(ROOT))
-    assert report["error"] is None, report
-    return ({row["id"]: row["score"] for row in report["tests"]},
-            {row["id"]: row.get("message", "") for row in report["tests"]})
-
-
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("autoencoder_attacks")
-    paths = {}
-    for name, edits in SAMPLES.items():
-        paths[name] = folder / name / "01_autoencoder.ipynb"
-        paths[name].parent.mkdir()
-        nbformat.write(filled_notebook(edits), paths[name])
-    # Spawned: TensorFlow, imported by earlier tests here, is not safe in a fork.
-    with ProcessPoolExecutor(max_workers=2,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {run: pool.submit(grade_in_worker, str(paths[run[0]]), run[1])
-                   for run in RUNS}
-        return {run: future.result() for run, future in futures.items()}
+    notebooks = {name: filled_notebook(edits) for name, edits in SAMPLES.items()}
+    reports = grade_samples(tmp_path_factory.mktemp("autoencoder_attacks"),
+                            "01_autoencoder.ipynb", notebooks, RUNS, SETTINGS, "exercises2")
+    for run, report in reports.items():
+        assert report["error"] is None, (run, report)
+    return {run: (scores_of(report),
+                  {row["id"]: row.get("message", "") for row in report["tests"]})
+            for run, report in reports.items()}
 
 
 def test_the_solution_gets_full_marks_from_the_judge(scores):

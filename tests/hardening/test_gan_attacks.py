@@ -25,16 +25,10 @@ decided in the kernel, both win the freezing cell (the attack is real):
 instead, whose reported-loss check reads the same forged copies.
 """
 
-import multiprocessing
-import os
-from concurrent.futures import ProcessPoolExecutor
-
-import nbformat
 import pytest
 
-from autograder.grading.course import Course
-from tests.checks.test_gan_rules_graded import FULL_SCORES, ROOT, SETTINGS, filled_notebook
-from tests.hardening.in_kernel import decide_in_the_kernel
+from tests.checks.test_gan_rules_graded import FULL_SCORES, SETTINGS, filled_notebook
+from tests.hardening.graded_samples import grade_samples, scores_of
 
 NO_FREEZE = ("        variables = generator.trainable_variables  # the discriminator stays frozen\n",
              "        variables = (generator.trainable_variables\n"
@@ -61,30 +55,12 @@ RUNS = [("no_freeze", True), ("forge_changes", True), ("forge_values", True),
         ("forge_changes", False), ("forge_values", False)]
 
 
-def grade_in_worker(path, judged):
-    os.environ.update(SETTINGS)
-    from autograder.grading.grade import grade_notebook
-
-    if not judged:
-        decide_in_the_kernel()
-    report = grade_notebook(path, assignment="exercises2", course=Course(ROOT))
-    return {row["id"]: row["score"] for row in report["tests"]}, report
-
-
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("gan_attacks")
-    paths = {}
-    for name, edits in SAMPLES.items():
-        paths[name] = folder / name / "03_gan.ipynb"
-        paths[name].parent.mkdir()
-        nbformat.write(filled_notebook(edits), paths[name])
-    # Spawned: TensorFlow, imported by earlier tests here, is not safe in a fork.
-    with ProcessPoolExecutor(max_workers=2,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {run: pool.submit(grade_in_worker, str(paths[run[0]]), run[1])
-                   for run in RUNS}
-        return {run: future.result() for run, future in futures.items()}
+    notebooks = {name: filled_notebook(edits) for name, edits in SAMPLES.items()}
+    reports = grade_samples(tmp_path_factory.mktemp("gan_attacks"), "03_gan.ipynb",
+                            notebooks, RUNS, SETTINGS, "exercises2")
+    return {run: (scores_of(report), report) for run, report in reports.items()}
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
