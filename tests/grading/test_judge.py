@@ -23,6 +23,18 @@ def relu(x):
 def numpy_relu(x):
     return np.maximum(x, 0.0)
 
+def max_pool2d(x, pool_size=2, strides=None):
+    rows, columns = x.shape[1] // pool_size, x.shape[2] // pool_size
+    blocks = keras.ops.reshape(x, (-1, rows, pool_size, columns, pool_size, x.shape[3]))
+    return keras.ops.max(blocks, axis=(2, 4))
+
+def cross_entropy(y_true, y_pred):
+    p = keras.ops.clip(y_pred, 1e-7, 1 - 1e-7)
+    return -keras.ops.sum(y_true * keras.ops.log(p), axis=-1)
+
+def flipped_cross_entropy(y_true, y_pred):
+    return -cross_entropy(y_true, y_pred)
+
 def square_and_double(x):
     return x * x, 2.0 * x
 
@@ -306,6 +318,25 @@ def test_the_judge_runs_the_test_cell_here(link):
     assert "relu returned [0.]" in bad[-1].evalue
     missing = judge.run("not_defined_anywhere(1)", timeout=30)
     assert missing[-1].ename == "NameError"
+
+
+def test_a_training_check_takes_a_dozen_requests_for_parts_that_agree(link, monkeypatch):
+    requests = []
+    request = link.request
+    monkeypatch.setattr(link, "request", lambda operation, *rest: (
+        requests.append(operation), request(operation, *rest))[1])
+    judge = Judge(link, seed=5)
+    cell = ("from autograder.checks.project1 import check_project1_cnn\n"
+            "check_project1_cnn(relu, max_pool2d, {loss})")
+    assert judge.run(cell.format(loss="cross_entropy"), timeout=120) == []
+    # Naming, scanning and calling each part once, then two requests (the
+    # stacked call and its gradient) per group of the reference's calls.
+    assert len(requests) < 40, requests
+    requests.clear()
+    # A part that disagrees gets its own training, a request per step.
+    failed = judge.run(cell.format(loss="flipped_cross_entropy"), timeout=300)
+    assert failed[-1].ename == "CheckFailure" and "test accuracy" in failed[-1].evalue
+    assert len(requests) > 500
 
 
 def test_which_cells_the_judge_takes():
