@@ -80,24 +80,48 @@ def train_digit_cnn(relu, max_pool2d, cross_entropy, seed=0, test_fraction=0.25,
     """
     import keras
 
-    from course_lib.builders import make_cnn
     from course_lib.datasets import load_digit_images
     from course_lib.seeding import set_seed
 
     set_seed(seed)
     (x_train, y_train), (x_test, y_test) = load_digit_images(
         test_fraction=test_fraction, seed=seed)
-    pooling = max_pool2d if isinstance(max_pool2d, str) else (
-        lambda x: max_pool2d(x, 2))
-    model = make_cnn(x_train.shape[1:], 10, filters=filters, activation=relu,
-                     pooling=pooling)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
-                  loss=cross_entropy, metrics=["accuracy"])
+    model = build_digit_cnn(relu, max_pool2d, cross_entropy, filters, x_train.shape[1:])
     history = model.fit(x_train, keras.utils.to_categorical(y_train, 10),
                         epochs=EPOCHS, batch_size=BATCH_SIZE, verbose=0)
     probabilities = model.predict(x_test, verbose=0)
     accuracy = float(np.mean(np.argmax(probabilities, axis=1) == y_test))
     return accuracy, history
+
+
+def build_digit_cnn(relu, max_pool2d, cross_entropy, filters=(16, 32),
+                    input_shape=(8, 8, 1)):
+    """The checks' CNN built and compiled with the given parts (not trained).
+
+    Args:
+        relu, max_pool2d, cross_entropy: As for `train_digit_cnn`.
+        filters: Convolution filters per block.
+        input_shape: One image's shape.
+
+    Returns:
+        A compiled `keras.Model`.
+
+    Example:
+
+    >>> build_digit_cnn("relu", "max", "categorical_crossentropy").output_shape
+    (None, 10)
+    """
+    import keras
+
+    from course_lib.builders import make_cnn
+
+    pooling = max_pool2d if isinstance(max_pool2d, str) else (
+        lambda x: max_pool2d(x, 2))
+    model = make_cnn(tuple(input_shape), 10, filters=tuple(filters), activation=relu,
+                     pooling=pooling)
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE),
+                  loss=cross_entropy, metrics=["accuracy"])
+    return model
 
 
 # The course's correct parts, in keras.ops so the model can be built from them.
@@ -153,9 +177,17 @@ def _recorded_training(seed, test_fraction, filters):
 
 
 def _agree_with_the_reference(relu, max_pool2d, cross_entropy, **settings):
-    """Whether the parts answer as correct ones on all of the reference training's calls."""
+    """Whether the parts answer as correct ones on all of the reference training's calls.
+
+    They must also build the model, as the training would (a part that
+    works on numbers but not on Keras' symbolic tensors does not).
+    """
     accuracy, losses, parts = reference_training(**settings)
     if accuracy < MIN_TEST_ACCURACY or not np.all(np.isfinite(losses)):
+        return False
+    try:
+        build_digit_cnn(relu, max_pool2d, cross_entropy, settings.get("filters", (16, 32)))
+    except Exception:  # noqa: BLE001 - the training builds it again and reports why
         return False
     with np.errstate(all="ignore"):
         return (agrees(parts["relu"], relu)

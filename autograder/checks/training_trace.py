@@ -9,24 +9,27 @@ given exactly the inputs and upstream gradients it meets in a training
 with correct parts, returns what a correct part returns, the training with
 the student's parts *is* that training, and its result is already known.
 
-`record_training` trains once with reference parts (`TracedPart`, the
-course's own correct versions) and keeps every call's inputs and the
+A check trains once with reference parts (the course's own correct
+versions) wrapped in `TracedPart`s, which keep every call's inputs and the
 gradient that flowed back into it. `agrees` then calls a student's part
 once per group of same-shaped inputs, the whole training's calls stacked
-along the batch axis, and compares its outputs and gradients with the
-reference's. Only if every part agrees does a check take the recorded
-result; otherwise it trains with the student's parts as before and reports
-what that training did. A part that agrees has computed a correct answer
-for every input of a real training: at worst it computed it some other way
-than the notebook shows (for example, only for large batches), never a
-pass for a part that is wrong on the training's inputs.
+along the batch axis, inside a traced graph as Keras' compiled training
+step would, and compares its outputs and gradients with the reference's.
+Only if every part agrees (and, the check's business, the parts build its
+model) does a check take the recorded result; otherwise it trains with the
+student's parts as before and reports what that training did. A part that
+agrees has computed a correct answer for every input of a real training:
+at worst it computed it some other way than the notebook shows (for
+example, only for large batches), never a pass for a part that is wrong on
+the training's inputs.
 
 Why this instead of simply training with the student's parts: in the
 grader every call of a student's function is a request to the student's
 kernel (`autograder/grading/judge.py`), and a 3-epoch training makes
-thousands of them; stacked, it is a dozen requests. The recorded training
-is the same for every submission, so a check keeps it for the life of the
-grading process (`autograder.checks.project1.reference_training`).
+thousands of them; stacked, it is three per group of calls (the trace, the
+call, its gradient). The recorded training is the same for every
+submission, so a check keeps it for the life of the grading process
+(`autograder.checks.project1.reference_training`).
 
 Example:
 
@@ -169,18 +172,27 @@ def _tap(output, number, keep_upstream):
 
 
 def _outputs_and_gradients(function, inputs, upstream, differentiated):
+    """`function`'s output on `inputs` and its gradients, both computed in a traced graph.
+
+    A training runs the parts inside Keras' compiled step, a traced
+    TensorFlow graph; a part that works only eagerly (NumPy inside, Python
+    branches on a tensor's values) must not agree, so the stacked calls are
+    traced too. Returns `(None, None)` when the output is not a tensor.
+    """
     import tensorflow as tf
 
-    tensors = [tf.constant(array) for array in inputs]
-    with tf.GradientTape() as tape:
-        for position in differentiated:
-            tape.watch(tensors[position])
-        output = function(*tensors)
-    if not tf.is_tensor(output):
-        return None, None
-    gradients = tape.gradient(output, [tensors[position] for position in differentiated],
-                              output_gradients=tf.constant(upstream, output.dtype))
-    return output, gradients
+    def run(upstream, *tensors):
+        with tf.GradientTape() as tape:
+            for position in differentiated:
+                tape.watch(tensors[position])
+            output = function(*tensors)
+        if not tf.is_tensor(output):
+            return None, None
+        gradients = tape.gradient(output, [tensors[position] for position in differentiated],
+                                  output_gradients=tf.cast(upstream, output.dtype))
+        return output, gradients
+
+    return tf.function(run)(tf.constant(upstream), *[tf.constant(array) for array in inputs])
 
 
 def _close(found, expected):

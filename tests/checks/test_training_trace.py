@@ -15,6 +15,7 @@ import tensorflow as tf
 from autograder.checks import project1
 from autograder.checks.training_trace import (TracedPart, agrees, max_pool_gradient_rule,
                                               relu_gradient_rule)
+from tests.checks.helpers import assert_fails
 from tests.checks.test_max_pool import pool_keras_slices, pool_keras_windows
 from tests.checks.test_project1 import cross_entropy, cross_entropy_additive, relu, relu_where
 
@@ -71,6 +72,7 @@ def test_correct_relus_agree(parts, candidate):
     lambda x: tf.stop_gradient(tf.maximum(x, 0.0)),       # no gradient at all
     lambda x: np.maximum(x, 0.0),                         # NumPy: not a tensor
     lambda x: keras.ops.maximum(x, 0.0)[:1],              # wrong shape
+    lambda x: keras.ops.maximum(x, 0.0) if x.numpy().size else x,  # eager only
 ])
 def test_wrong_relus_disagree(parts, candidate):
     assert not agrees(parts["relu"], candidate)
@@ -109,6 +111,26 @@ def test_correct_cross_entropies_agree(parts, candidate):
 ])
 def test_wrong_cross_entropies_disagree(parts, candidate):
     assert not agrees(parts["cross_entropy"], candidate)
+
+
+def branching_relu(x):
+    if float(keras.ops.min(x)) >= 0:
+        return x
+    return keras.ops.maximum(x, 0.0)
+
+
+def tensorflow_relu(x):
+    return tf.maximum(x, 0.0)
+
+
+@pytest.mark.parametrize("candidate", [branching_relu, tensorflow_relu])
+def test_parts_that_cannot_build_the_model_are_trained_with_and_fail(candidate):
+    """Right numbers, but not on Keras' symbolic tensors: the training says so."""
+    assert agrees(project1.reference_training()[2]["relu"], candidate)
+    assert not project1._agree_with_the_reference(candidate, reshape_pool_with_size,
+                                                  cross_entropy, seed=0)
+    assert_fails(project1.check_project1_cnn, candidate, reshape_pool_with_size,
+                 cross_entropy, fragments=["symbolic"])
 
 
 def test_a_crashing_part_disagrees_so_the_training_reports_it(parts):
@@ -167,8 +189,11 @@ def test_agreeing_parts_are_not_trained_with_and_others_are(monkeypatch):
 
     project1.check_project1_cnn(counting_relu, reshape_pool_with_size, cross_entropy)
     assert trained == []
-    # One call on a small tensor, then one per group of the reference's calls.
-    assert [shape[1:] for shape in calls] == [(2,), (8, 8, 16), (4, 4, 32)]
+    # A call on a small tensor, the model's building, and one call per
+    # group of the reference's calls (traced once); no training batch.
+    stacked = [tuple(shape[1:]) for shape in calls if (shape[0] or 0) > 1000]
+    assert stacked == [(8, 8, 16), (4, 4, 32)] and len(calls) < 15, calls
+    assert not any(shape[0] == project1.BATCH_SIZE for shape in calls), calls
     # A cross-entropy written as one number per batch trains as well but is
     # not per example, so it disagrees: the check trains with it, and passes.
     def mean_loss(y_true, y_pred):
