@@ -43,7 +43,7 @@ from autograder.checks.training_trace import (TracedPart, agrees, max_pool_gradi
                                               relu_gradient_rule)
 from course_lib.checks.core import call_student, fail
 from course_lib.checks.cross_entropy import (CROSS_ENTROPY_HINT,
-                                             CROSS_ENTROPY_LIBRARY_ROUTINES)
+                                             CROSS_ENTROPY_LIBRARY_ROUTINES, EPSILON)
 from course_lib.checks.max_pool import MAX_POOL_HINT, MAX_POOL_LIBRARY_ROUTINES
 from course_lib.checks.library_calls import forbids_library_routines, report_model_crash
 from course_lib.checks.relu import RELU_HINT, RELU_LIBRARY_ROUTINES
@@ -52,10 +52,13 @@ MIN_TEST_ACCURACY = 0.90
 EPOCHS = 3
 BATCH_SIZE = 32
 LEARNING_RATE = 0.01
+# Convolution filters per block of the first check's network (the reference
+# training records it with these, and the student's parts build it again).
+FILTERS = (16, 32)
 
 
 def train_digit_cnn(relu, max_pool2d, cross_entropy, seed=0, test_fraction=0.25,
-                    filters=(16, 32)):
+                    filters=FILTERS):
     """Train make_cnn with the given parts on the digits; return test accuracy.
 
     Pass Keras names ("relu", "max", "categorical_crossentropy") instead of
@@ -94,7 +97,7 @@ def train_digit_cnn(relu, max_pool2d, cross_entropy, seed=0, test_fraction=0.25,
     return accuracy, history
 
 
-def build_digit_cnn(relu, max_pool2d, cross_entropy, filters=(16, 32),
+def build_digit_cnn(relu, max_pool2d, cross_entropy, filters=FILTERS,
                     input_shape=(8, 8, 1)):
     """The checks' CNN built and compiled with the given parts (not trained).
 
@@ -140,11 +143,11 @@ def _reference_max_pool(x):
 def _reference_cross_entropy(y_true, y_pred):
     import keras
 
-    probabilities = keras.ops.clip(y_pred, 1e-7, 1 - 1e-7)
+    probabilities = keras.ops.clip(y_pred, EPSILON, 1 - EPSILON)
     return -keras.ops.sum(y_true * keras.ops.log(probabilities), axis=-1)
 
 
-def reference_training(seed=0, test_fraction=0.25, filters=(16, 32)):
+def reference_training(seed=0, test_fraction=0.25, filters=FILTERS):
     """Train with correct parts, keeping every part's calls; once per process.
 
     Args:
@@ -186,7 +189,7 @@ def _agree_with_the_reference(relu, max_pool2d, cross_entropy, **settings):
     if accuracy < MIN_TEST_ACCURACY or not np.all(np.isfinite(losses)):
         return False
     try:
-        build_digit_cnn(relu, max_pool2d, cross_entropy, settings.get("filters", (16, 32)))
+        build_digit_cnn(relu, max_pool2d, cross_entropy, settings.get("filters", FILTERS))
     except Exception:  # noqa: BLE001 - the training builds it again and reports why
         return False
     with np.errstate(all="ignore"):

@@ -96,6 +96,7 @@ class TracedPart:
         self.gradient_rule = gradient_rule or _close_gradients
         self.calls = []
         self.upstream = {}
+        self._expected = None
 
     def __call__(self, *tensors):
         import tensorflow as tf
@@ -153,6 +154,34 @@ class TracedPart:
                 for number in numbers])
             groups.append((inputs, upstream))
         return groups
+
+    def expected(self):
+        """`groups()` with the reference's outputs and gradients on each.
+
+        Every submission is compared with the same answers, so they are
+        worked out once per record (again only if more calls were recorded).
+
+        Returns:
+            A list of `(inputs, upstream, output, gradients)`, NumPy arrays.
+
+        Example:
+
+        >>> import tensorflow as tf
+        >>> part = TracedPart("relu", tf.nn.relu)
+        >>> _ = part(tf.constant([[-2.0, 5.0]]))
+        >>> [output.tolist() for _, _, output, _ in part.expected()]
+        [[[0.0, 5.0]]]
+        """
+        size = (len(self.calls), len(self.upstream))
+        if self._expected is None or self._expected[0] != size:
+            answers = []
+            for inputs, upstream in self.groups():
+                output, gradients = _outputs_and_gradients(self.reference, inputs, upstream,
+                                                           self.differentiated)
+                answers.append((inputs, upstream, np.asarray(output),
+                                [np.asarray(gradient) for gradient in gradients]))
+            self._expected = (size, answers)
+        return self._expected[1]
 
 
 def _tap(output, number, keep_upstream):
@@ -296,19 +325,16 @@ def agrees(part, candidate):
     >>> agrees(part, lambda x: tf.maximum(x, 0.0)), agrees(part, tf.abs)
     (True, False)
     """
-    for inputs, upstream in part.groups():
-        expected, expected_gradients = _outputs_and_gradients(
-            part.reference, inputs, upstream, part.differentiated)
+    for inputs, upstream, expected, expected_gradients in part.expected():
         try:
             found, found_gradients = _outputs_and_gradients(
                 candidate, inputs, upstream, part.differentiated)
         except Exception:  # noqa: BLE001 - any crash: the training decides and reports
             return False
-        if found is None or not _close(np.asarray(found), np.asarray(expected)):
+        if found is None or not _close(np.asarray(found), expected):
             return False
         if any(gradient is None for gradient in found_gradients):
             return False
-        expected_gradients = [np.asarray(gradient) for gradient in expected_gradients]
         if not part.gradient_rule(inputs, upstream, found_gradients, expected_gradients):
             return False
     return True

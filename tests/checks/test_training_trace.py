@@ -16,7 +16,7 @@ from autograder.checks import project1
 from autograder.checks.training_trace import (TracedPart, agrees, max_pool_gradient_rule,
                                               relu_gradient_rule)
 from tests.checks.helpers import assert_fails
-from tests.checks.test_max_pool import pool_keras_slices, pool_keras_windows
+from tests.checks.test_max_pool import pool_keras_reshape, pool_keras_slices, pool_keras_windows
 from tests.checks.test_project1 import cross_entropy, cross_entropy_additive, relu, relu_where
 
 
@@ -24,12 +24,6 @@ from tests.checks.test_project1 import cross_entropy, cross_entropy_additive, re
 def parts():
     _, _, traced = project1.reference_training()
     return traced
-
-
-def reshape_pool(x):
-    rows, columns = x.shape[1] // 2, x.shape[2] // 2
-    blocks = keras.ops.reshape(x, (-1, rows, 2, columns, 2, x.shape[3]))
-    return keras.ops.max(blocks, axis=(2, 4))
 
 
 @tf.custom_gradient
@@ -47,7 +41,7 @@ def pool_spreading_its_gradient(x):
     def gradient(upstream):
         return tf.repeat(tf.repeat(upstream, 2, axis=1), 2, axis=2) / 4.0
 
-    return reshape_pool(x), gradient
+    return pool_keras_reshape(x, 2), gradient
 
 
 def test_every_part_met_real_training_calls_forward_and_back(parts):
@@ -79,15 +73,15 @@ def test_wrong_relus_disagree(parts, candidate):
 
 
 @pytest.mark.parametrize("candidate", [
-    reshape_pool, lambda x: pool_keras_slices(x, 2), lambda x: pool_keras_windows(x, 2)])
+    lambda x: pool_keras_reshape(x, 2), lambda x: pool_keras_slices(x, 2), lambda x: pool_keras_windows(x, 2)])
 def test_correct_poolings_agree_however_they_split_ties(parts, candidate):
     assert agrees(parts["max_pool2d"], candidate)
 
 
 @pytest.mark.parametrize("candidate", [
     lambda x: keras.ops.average_pool(x, 2, 2),
-    lambda x: -reshape_pool(-x),                          # the smallest value
-    lambda x: reshape_pool(x)[:, ::-1],                   # windows out of order
+    lambda x: -pool_keras_reshape(-x, 2),                          # the smallest value
+    lambda x: pool_keras_reshape(x, 2)[:, ::-1],                   # windows out of order
     pool_spreading_its_gradient,                          # right forward, wrong gradient
 ])
 def test_wrong_poolings_disagree(parts, candidate):
@@ -127,9 +121,9 @@ def tensorflow_relu(x):
 def test_parts_that_cannot_build_the_model_are_trained_with_and_fail(candidate):
     """Right numbers, but not on Keras' symbolic tensors: the training says so."""
     assert agrees(project1.reference_training()[2]["relu"], candidate)
-    assert not project1._agree_with_the_reference(candidate, reshape_pool_with_size,
+    assert not project1._agree_with_the_reference(candidate, pool_keras_reshape,
                                                   cross_entropy, seed=0)
-    assert_fails(project1.check_project1_cnn, candidate, reshape_pool_with_size,
+    assert_fails(project1.check_project1_cnn, candidate, pool_keras_reshape,
                  cross_entropy, fragments=["symbolic"])
 
 
@@ -187,7 +181,7 @@ def test_agreeing_parts_are_not_trained_with_and_others_are(monkeypatch):
         calls.append(x.shape)
         return keras.ops.maximum(x, 0.0)
 
-    project1.check_project1_cnn(counting_relu, reshape_pool_with_size, cross_entropy)
+    project1.check_project1_cnn(counting_relu, pool_keras_reshape, cross_entropy)
     assert trained == []
     # A call on a small tensor, the model's building, and one call per
     # group of the reference's calls (traced once); no training batch.
@@ -199,9 +193,5 @@ def test_agreeing_parts_are_not_trained_with_and_others_are(monkeypatch):
     def mean_loss(y_true, y_pred):
         return keras.ops.mean(cross_entropy(y_true, y_pred))
 
-    project1.check_project1_cnn(relu, reshape_pool_with_size, mean_loss)
+    project1.check_project1_cnn(relu, pool_keras_reshape, mean_loss)
     assert len(trained) == 1 and trained[0][2] is mean_loss
-
-
-def reshape_pool_with_size(x, pool_size=2, strides=None):
-    return reshape_pool(x) if pool_size == 2 else None
